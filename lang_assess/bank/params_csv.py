@@ -1,0 +1,103 @@
+"""Parameter and ability files in CSV.
+
+``PARAMS.csv`` has a header with at least ``item,a,b`` and optionally ``c`` and ``skill``
+(one row per right/wrong item, logistic metric).  ``THETAS.csv`` has a ``theta`` column.
+Every error names the file and, where there is one, the line, the item and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+
+from lang_assess.errors import BankError
+from lang_assess.irt.params import ItemParameters
+
+REQUIRED = ("item", "a", "b")
+
+
+def _rows(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as fh:
+            reader = csv.DictReader(fh)
+            header = [h.strip() for h in (reader.fieldnames or [])]
+            reader.fieldnames = header
+            rows = [(reader.line_num, row) for row in reader]
+    except FileNotFoundError:
+        raise BankError("file not found", source=str(path)) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BankError(f"cannot read the file ({exc})", source=str(path)) from None
+    return header, rows
+
+
+def _number(text: str | None, line: int, item: str, name: str, problems: list[str]) -> float:
+    value = (text or "").strip()
+    try:
+        number = float(value)
+    except ValueError:
+        problems.append(f"line {line}, item '{item}': field '{name}' is not a number ({value!r})")
+        return math.nan
+    if math.isnan(number):
+        problems.append(f"line {line}, item '{item}': field '{name}' is NaN")
+    return number
+
+
+def read_params_csv(path: str | Path) -> ItemParameters:
+    """Item parameters from a ``item,a,b[,c][,skill]`` CSV file.
+
+    Raises :class:`BankError` listing every problem (file, line, item, field).
+    """
+    path = Path(path)
+    header, rows = _rows(path)
+    missing = [c for c in REQUIRED if c not in header]
+    if missing:
+        raise BankError(
+            f"missing column(s) {', '.join(repr(m) for m in missing)} "
+            f"(the header must have item,a,b and may have c,skill; found {','.join(header)})",
+            source=str(path),
+        )
+    if not rows:
+        raise BankError("no items in the file", source=str(path))
+    problems: list[str] = []
+    ids, a, b, c, skill = [], [], [], [], []
+    for line, row in rows:
+        item = (row.get("item") or "").strip()
+        ids.append(item)
+        a.append(_number(row.get("a"), line, item, "a", problems))
+        b.append(_number(row.get("b"), line, item, "b", problems))
+        has_c = "c" in header and (row.get("c") or "").strip() != ""
+        c.append(_number(row.get("c"), line, item, "c", problems) if has_c else 0.0)
+        skill.append((row.get("skill") or "").strip())
+    if problems:
+        raise BankError(problems, source=str(path))
+    try:
+        return ItemParameters.dichotomous(ids, a, b, c, skill)
+    except BankError as exc:
+        raise BankError(exc.problems, source=str(path)) from None
+
+
+def read_thetas_csv(path: str | Path) -> np.ndarray:
+    """(N,) abilities (logits) from the ``theta`` column of a CSV file."""
+    path = Path(path)
+    header, rows = _rows(path)
+    if "theta" not in header:
+        raise BankError(f"missing column 'theta' (found {','.join(header)})", source=str(path))
+    if not rows:
+        raise BankError("no rows in the file", source=str(path))
+    problems: list[str] = []
+    values = []
+    for line, row in rows:
+        text = (row.get("theta") or "").strip()
+        try:
+            v = float(text)
+        except ValueError:
+            v = math.nan
+        if not math.isfinite(v):
+            problems.append(f"line {line}: field 'theta' is not a finite number ({text!r})")
+        values.append(v)
+    if problems:
+        raise BankError(problems, source=str(path))
+    return np.asarray(values)
