@@ -140,3 +140,18 @@ def test_estimators_vectorise_over_many_persons(mixed_bank, rng):
     w_all = wle(mixed_bank, pats).theta
     w_one = np.array([wle(mixed_bank, p[None, :]).theta[0] for p in pats[:5]])
     np.testing.assert_allclose(w_all[:5], w_one, atol=1e-9)
+
+
+@pytest.mark.parametrize("estimator", [mle, wle, map_estimate])
+def test_compact_item_form_gives_the_same_estimates(estimator, rng):
+    """A CAT keeps each person's (P, L) items and scores; estimates must not depend on form."""
+    bank = ItemParameters.dichotomous([f"i{k}" for k in range(40)], rng.lognormal(0, 0.3, 40),
+                                      rng.uniform(-2, 2, 40))
+    items = np.array([rng.choice(40, 8, replace=False) for _ in range(60)])
+    scores = rng.integers(0, 2, (60, 8))
+    scores[:, 6:] = -1  # slots not used yet
+    full = np.full((60, 40), -1)
+    np.put_along_axis(full, items, scores, axis=1)
+    a, b = estimator(bank, full), estimator(bank, scores, items=items)
+    np.testing.assert_allclose(a.theta, b.theta, atol=1e-8)
+    np.testing.assert_allclose(a.se, b.se, rtol=1e-8)

@@ -8,6 +8,7 @@ import numpy as np
 
 from lang_assess.cat.state import PreparedBank, TestState
 from lang_assess.irt.estimate import AbilityEstimate, map_estimate, mle, posterior_mean_sd, wle
+from lang_assess.irt.params import ItemParameters
 
 
 @dataclass(frozen=True)
@@ -28,19 +29,20 @@ class _PatternEstimator:
 
     def estimate(self, bank: PreparedBank, state: TestState, rows: np.ndarray) -> AbilityEstimate:
         """Estimates for the persons at positions ``rows`` (int array)."""
-        items = state.items[rows]
-        used = np.unique(items[items >= 0])
-        if used.size == 0:
+        used = int(state.length[rows].max(initial=0))
+        if used == 0:
             return AbilityEstimate(np.full(rows.shape, np.nan), np.full(rows.shape, np.inf))
-        col = np.full(bank.n_items, -1)
-        col[used] = np.arange(used.size)
-        resp = np.full((rows.size, used.size), -1)
-        r, k = np.nonzero(items >= 0)
-        resp[r, col[items[r, k]]] = state.scores[rows][r, k]
-        return self._fit(bank.params.subset(used), resp, state, rows)
+        # each person's own items, compact (P, L); unused slots are scored -1
+        items = np.maximum(state.items[rows, :used], 0)
+        return self._fit(bank.params, state.scores[rows, :used], items, state, rows)
 
     def _fit(
-        self, params: object, resp: np.ndarray, state: TestState, rows: np.ndarray
+        self,
+        params: ItemParameters,
+        scores: np.ndarray,
+        items: np.ndarray,
+        state: TestState,
+        rows: np.ndarray,
     ) -> AbilityEstimate:
         raise NotImplementedError
 
@@ -49,22 +51,22 @@ class _PatternEstimator:
 class MLEEstimator(_PatternEstimator):
     """Maximum likelihood; all-right/all-wrong patterns give the bound with SE = inf."""
 
-    def _fit(self, params, resp, state, rows):  # noqa: ANN001, ANN202
-        return mle(params, resp)
+    def _fit(self, params, scores, items, state, rows):  # noqa: ANN001, ANN202
+        return mle(params, scores, items=items)
 
 
 @dataclass(frozen=True)
 class WLEEstimator(_PatternEstimator):
     """Warm's weighted likelihood: finite for all-right/all-wrong patterns (1PL/2PL/GPCM)."""
 
-    def _fit(self, params, resp, state, rows):  # noqa: ANN001, ANN202
-        return wle(params, resp)
+    def _fit(self, params, scores, items, state, rows):  # noqa: ANN001, ANN202
+        return wle(params, scores, items=items)
 
 
 @dataclass(frozen=True)
 class MAPEstimator(_PatternEstimator):
     """Maximum a posteriori under each person's normal prior."""
 
-    def _fit(self, params, resp, state, rows):  # noqa: ANN001, ANN202
+    def _fit(self, params, scores, items, state, rows):  # noqa: ANN001, ANN202
         mean, sd = state.prior_mean[rows], state.prior_sd[rows]
-        return map_estimate(params, resp, prior_mean=mean, prior_sd=sd)
+        return map_estimate(params, scores, prior_mean=mean, prior_sd=sd, items=items)

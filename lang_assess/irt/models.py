@@ -131,31 +131,39 @@ def test_information(theta: float | np.ndarray, params: ItemParameters) -> np.nd
     return item_information(theta, params).sum(axis=-1)
 
 
-def check_responses(params: ItemParameters, responses: np.ndarray) -> np.ndarray:
-    """Validate a (P, n) score matrix (``-1`` = not administered) and return it as int.
+def check_responses(
+    params: ItemParameters, responses: np.ndarray, items: np.ndarray | None = None
+) -> np.ndarray:
+    """Validate a score matrix and return it as int (``-1`` = not administered).
 
+    Without ``items`` the matrix is (P, n): one column per bank item.  With ``items``
+    (P, L) bank positions, ``responses`` is (P, L): the score on each of those items.
     Raises ``ValueError`` naming the item when a score is outside 0..max score.
     """
     resp = np.asarray(responses)
     if resp.ndim == 1:
         resp = resp[None, :]
-    if resp.ndim != 2 or resp.shape[1] != params.n_items:
+    width = params.n_items if items is None else np.shape(items)[-1]
+    if resp.ndim != 2 or resp.shape[1] != width or (
+        items is not None and np.shape(items) != resp.shape
+    ):
         raise ValueError(
-            f"responses must have shape (persons, {params.n_items}), got {np.shape(responses)}"
+            f"responses must have shape (persons, {width}), got {np.shape(responses)}"
         )
     if resp.dtype.kind == "f":
-        bad_nan = ~np.isfinite(resp) & ~np.isnan(resp)
-        if np.any(bad_nan):
+        if np.any(np.isinf(resp)):
             raise ValueError("responses contain infinite values")
         resp = np.where(np.isnan(resp), MISSING, resp)
         if np.any(resp != np.round(resp)):
             raise ValueError("responses must be whole scores")
     resp = resp.astype(int)
-    bad = (resp < MISSING) | (resp > params.n_steps[None, :])
+    pos = np.broadcast_to(np.arange(width), resp.shape) if items is None else np.asarray(items)
+    bad = (resp < MISSING) | (resp > params.n_steps[pos])
     if np.any(bad):
-        p, i = np.argwhere(bad)[0]
+        p, k = np.argwhere(bad)[0]
+        i = pos[p, k]
         raise ValueError(
-            f"item '{params.ids[i]}': score {resp[p, i]} for person {p} is outside "
+            f"item '{params.ids[i]}': score {resp[p, k]} for person {p} is outside "
             f"0..{params.n_steps[i]}"
         )
     return resp
@@ -168,7 +176,10 @@ def response_indicators(responses: np.ndarray, n_categories: int) -> np.ndarray:
 
 
 def log_likelihood(
-    theta: np.ndarray, params: ItemParameters, responses: np.ndarray
+    theta: np.ndarray,
+    params: ItemParameters,
+    responses: np.ndarray,
+    items: np.ndarray | None = None,
 ) -> np.ndarray:
     """Log-likelihood of each person's responses at each θ of a shared grid.
 
@@ -178,8 +189,10 @@ def log_likelihood(
         Ability points in logits (e.g. a quadrature grid).
     params : ItemParameters
         n items.
-    responses : (P, n) int
+    responses : (P, n) int, or (P, L) with ``items``
         Scores, ``-1`` where not administered.
+    items : optional (P, L) int
+        Bank positions of each person's L responses (the compact form a CAT produces).
 
     Returns
     -------
@@ -187,15 +200,30 @@ def log_likelihood(
         log L(θ_q | x_p); a person with no responses gets 0 everywhere.
     """
     th = np.atleast_1d(_theta(theta))
-    resp = check_responses(params, responses)
-    logp = np.log(np.maximum(category_probabilities(th, params), _TINY))  # (Q, n, K+1)
-    onehot = response_indicators(resp, logp.shape[-1])  # (P, n, K+1)
-    # one matrix product sums over items and categories at every grid point (BLAS)
-    return onehot.reshape(resp.shape[0], -1) @ logp.reshape(th.shape[0], -1).T
+    resp = check_responses(params, responses, items)
+    if items is None:
+        logp = np.log(np.maximum(category_probabilities(th, params), _TINY))  # (Q, n, K+1)
+        onehot = response_indicators(resp, logp.shape[-1])  # (P, n, K+1)
+        # one matrix product sums over items and categories at every grid point (BLAS)
+        return onehot.reshape(resp.shape[0], -1) @ logp.reshape(th.shape[0], -1).T
+    flat_items, flat_resp = np.asarray(items).ravel(), resp.ravel()
+    if params.is_dichotomous:  # skip the category axis: P(X=x) is p or 1 - p
+        a, steps, c = _arrays(params, flat_items)
+        p1 = _p_correct(th, a, steps[:, 0], c)  # (Q, P·L)
+        picked = np.where(flat_resp == 1, p1, 1.0 - p1)
+    else:
+        probs = category_probabilities(th, params, flat_items)  # (Q, P·L, K+1)
+        index = np.maximum(flat_resp, 0).reshape(1, -1, 1)
+        picked = np.take_along_axis(probs, index, axis=2)[..., 0]
+    logp = np.log(np.maximum(picked, _TINY)).reshape(th.shape[0], *resp.shape)  # (Q, P, L)
+    return np.where(resp >= 0, logp, 0.0).sum(axis=2).T
 
 
 def score_terms(
-    theta: np.ndarray, params: ItemParameters, responses: np.ndarray
+    theta: np.ndarray,
+    params: ItemParameters,
+    responses: np.ndarray,
+    items: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Derivative terms of each person's log-likelihood at person-specific abilities.
 
@@ -205,8 +233,10 @@ def score_terms(
         M ability values for each of P persons.
     params : ItemParameters
         n items.
-    responses : (P, n) int
+    responses : (P, n) int, or (P, L) with ``items``
         Scores, ``-1`` where not administered (validated by the caller).
+    items : optional (P, L) int
+        Bank positions of each person's responses.
 
     Returns
     -------
@@ -215,10 +245,13 @@ def score_terms(
         Warm's J(θ) = Σ P'P''/(PQ) (the third-cumulant term), used by the WLE.
     """
     th = np.asarray(theta, dtype=float)
-    resp = np.asarray(responses, dtype=int)[:, None, :]  # (P, 1, n)
+    resp = np.asarray(responses, dtype=int)[:, None, :]  # (P, 1, n or L)
     given = resp >= 0
-    a, c = params.a, params.c
-    probs = category_probabilities(th, params)  # (P, M, n, K+1)
+    if items is None:
+        a, steps, c = params.a, params.steps, params.c
+    else:  # each person's own items, broadcast over the M abilities
+        a, steps, c = (arr[:, None] for arr in _arrays(params, np.asarray(items)))
+    probs = _probabilities(a[..., None] * (th[:, :, None, None] - steps), c)  # (P, M, ·, K+1)
     x = np.arange(probs.shape[-1], dtype=float)
     mean = probs @ x
     dev = x - mean[..., None]

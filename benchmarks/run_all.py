@@ -1,0 +1,13 @@
+"""Run every benchmark and print one Markdown report (``make bench``)."""
+
+import runpy
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+BENCHMARKS = ["bench_cat.py"]
+
+if __name__ == "__main__":
+    for name in BENCHMARKS:
+        sys.argv = [name, *sys.argv[1:]]
+        runpy.run_path(str(HERE / name), run_name="__main__")
