@@ -14,7 +14,13 @@ from typing import Any
 
 import numpy as np
 
-from lang_assess.cat.estimators import EAPEstimator, MAPEstimator, MLEEstimator, WLEEstimator
+from lang_assess.cat.estimators import (
+    EAPEstimator,
+    Estimator,
+    MAPEstimator,
+    MLEEstimator,
+    WLEEstimator,
+)
 from lang_assess.cat.select import (
     ContentBalancing,
     ItemSelector,
@@ -24,7 +30,7 @@ from lang_assess.cat.select import (
     SwitchAfter,
     SympsonHetter,
 )
-from lang_assess.cat.start import FixedStart, PriorMeanStart
+from lang_assess.cat.start import FixedStart, Initializer, PriorMeanStart
 from lang_assess.cat.state import PreparedBank
 from lang_assess.cat.stop import ClassificationConfidence, StandardErrorTarget, StopRule
 from lang_assess.errors import BankError
@@ -66,8 +72,8 @@ class TestDesign:
     prior_mean: float = 0.0
     prior_sd: float = 1.0
     grid: tuple[float, float, int] = (-6.0, 6.0, 121)
-    start: Any = field(default_factory=PriorMeanStart)
-    estimator: Any = field(default_factory=EAPEstimator)
+    start: Initializer = field(default_factory=PriorMeanStart)
+    estimator: Estimator = field(default_factory=EAPEstimator)
     selector: ItemSelector = field(default_factory=ItemSelector)
     stop: StopRule = field(default_factory=StopRule)
 

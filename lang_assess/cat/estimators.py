@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from lang_assess.cat.state import PreparedBank, TestState
 from lang_assess.irt.estimate import AbilityEstimate, map_estimate, mle, posterior_mean_sd, wle
 from lang_assess.irt.params import ItemParameters
+
+
+class Estimator(Protocol):
+    """Updates the ability estimate of tests after an answer."""
+
+    def estimate(self, bank: PreparedBank, state: TestState, rows: np.ndarray) -> AbilityEstimate:
+        """Estimates (θ̂, SE) for the persons at positions ``rows`` (int array)."""
+        ...
 
 
 @dataclass(frozen=True)

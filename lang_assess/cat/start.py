@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
+
+
+class Initializer(Protocol):
+    """Chooses the ability used to select the first item."""
+
+    def initial_theta(self, prior_mean: np.ndarray) -> np.ndarray:
+        """(P,) starting abilities from the (P,) prior means (logits)."""
+        ...
 
 
 @dataclass(frozen=True)
