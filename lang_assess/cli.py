@@ -49,6 +49,15 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--json", action="store_true", help="print one JSON object")
 
+    bank = sub.add_parser("bank", help="validate, report on and convert an item bank")
+    bank_sub = bank.add_subparsers(dest="bank_command", required=True)
+    val = bank_sub.add_parser("validate", help="check a bank folder; list every problem")
+    val.add_argument("path")
+    val.add_argument("--skip", default="", help="checks to leave out while authoring: media,params")
+    chk = bank_sub.add_parser("check-items", help="check single item files")
+    chk.add_argument("files", nargs="+")
+    chk.add_argument("--no-media", action="store_true", help="do not require media files")
+
     demo = sub.add_parser("demo", help="simulate the placement test on a synthetic bank")
     demo.add_argument("--items", type=int, default=500)
     demo.add_argument("--n", type=int, default=2000)
@@ -62,6 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "simulate":
             return _simulate(args)
+        if args.command == "bank":
+            return _bank(args)
         return _demo(args)
     except (LangAssessError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -131,6 +142,30 @@ def _simulate(args: argparse.Namespace) -> int:
         title = f"{design.name} design, {params.n_items} items, {result.n} simulees"
         print(format_report(summary, title=f"{title} (seed {args.seed})", notes=notes))
     return 0
+
+
+def _bank(args: argparse.Namespace) -> int:
+    from lang_assess.bank.loader import check_item_files, load_bank
+
+    if args.bank_command == "check-items":
+        problems = check_item_files(args.files, media=not args.no_media)
+        for p in problems:
+            print(p)
+        print(f"{len(args.files)} file(s), {len(problems)} problem(s)")
+        return 1 if problems else 0
+    if args.bank_command == "validate":
+        skip = [s for s in args.skip.split(",") if s]
+        try:
+            bank = load_bank(args.path, skip=skip)
+        except LangAssessError as exc:
+            problems = getattr(exc, "problems", [str(exc)])
+            for p in problems:
+                print(p)
+            print(f"{args.path}: {len(problems)} problem(s)", file=sys.stderr)
+            return 1
+        print(f"{args.path}: {len(bank.items)} items, parameters {bank.config.params_version}: ok")
+        return 0
+    raise ValueError(f"unknown bank command {args.bank_command!r}")
 
 
 def _demo(args: argparse.Namespace) -> int:

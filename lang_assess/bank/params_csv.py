@@ -1,7 +1,10 @@
 """Parameter and ability files in CSV.
 
 ``PARAMS.csv`` has a header with at least ``item,a,b`` and optionally ``c`` and ``skill``
-(one row per right/wrong item, logistic metric).  ``THETAS.csv`` has a ``theta`` column.
+(one row per right/wrong item, logistic metric).  A bank's versioned parameter file
+(``params/<version>.csv``) adds ``model`` (1pl, 2pl, 3pl or gpcm), ``steps`` (the GPCM
+step difficulties, separated by spaces, with ``b`` left empty), ``source`` and ``n``.
+``THETAS.csv`` has a ``theta`` column.
 Every error names the file and, where there is one, the line, the item and the field.
 """
 
@@ -62,21 +65,54 @@ def read_params_csv(path: str | Path) -> ItemParameters:
     if not rows:
         raise BankError("no items in the file", source=str(path))
     problems: list[str] = []
-    ids, a, b, c, skill = [], [], [], [], []
+    ids, a, steps, c, skill = [], [], [], [], []
     for line, row in rows:
         item = (row.get("item") or "").strip()
         ids.append(item)
         a.append(_number(row.get("a"), line, item, "a", problems))
-        b.append(_number(row.get("b"), line, item, "b", problems))
-        has_c = "c" in header and (row.get("c") or "").strip() != ""
-        c.append(_number(row.get("c"), line, item, "c", problems) if has_c else 0.0)
+        model = (row.get("model") or "").strip().lower()
+        if model not in ("", "1pl", "rasch", "2pl", "3pl", "gpcm"):
+            problems.append(f"line {line}, item '{item}': field 'model' is {model!r} "
+                            "(use 1pl, 2pl, 3pl or gpcm)")
+        if model == "gpcm":
+            parts = (row.get("steps") or "").split()
+            if not parts:
+                problems.append(f"line {line}, item '{item}': field 'steps' is empty "
+                                "(a gpcm item needs its step difficulties)")
+            steps.append([_number(v, line, item, "steps", problems) for v in parts] or [math.nan])
+            c.append(0.0)
+        else:
+            steps.append([_number(row.get("b"), line, item, "b", problems)])
+            has_c = "c" in header and (row.get("c") or "").strip() != ""
+            c.append(_number(row.get("c"), line, item, "c", problems) if has_c else 0.0)
         skill.append((row.get("skill") or "").strip())
     if problems:
         raise BankError(problems, source=str(path))
+    width = max(len(s) for s in steps)
+    step_matrix = np.full((len(steps), width), np.nan)
+    for r, values in enumerate(steps):
+        step_matrix[r, : len(values)] = values
     try:
-        return ItemParameters.dichotomous(ids, a, b, c, skill)
+        return ItemParameters(
+            ids=np.asarray(ids, dtype=str), a=np.asarray(a, dtype=float), steps=step_matrix,
+            c=np.asarray(c, dtype=float), skill=np.asarray(skill, dtype=str),
+        )
     except BankError as exc:
         raise BankError(exc.problems, source=str(path)) from None
+
+
+def write_params_csv(path: str | Path, params: ItemParameters) -> None:
+    """Write right/wrong items as ``item,a,b,c,skill`` (what ``lang-assess simulate`` reads).
+
+    Rated (multi-step) items have no place in that format and are left out.
+    """
+    keep = np.flatnonzero(params.n_steps == 1)
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["item", "a", "b", "c", "skill"])
+        for i in keep:
+            w.writerow([params.ids[i], f"{params.a[i]:.6g}", f"{params.steps[i, 0]:.6g}",
+                        f"{params.c[i]:.6g}", params.skill[i]])
 
 
 def read_thetas_csv(path: str | Path) -> np.ndarray:

@@ -159,6 +159,7 @@ def placement_design(
     sympson_hetter: Mapping[str, float] | None = None,
     randomesque: int = 5,
     se_target: float = 0.30,
+    min_items: int = 5,
     max_items: int = 30,
     cuts: CutScores | None = None,
     confidence: float | None = None,
@@ -181,7 +182,7 @@ def placement_design(
             randomesque=Randomesque(randomesque),
             sympson_hetter=SympsonHetter(dict(sympson_hetter)) if sympson_hetter else None,
         ),
-        stop=StopRule(min_items=5, max_items=max_items, rules=tuple(rules)),
+        stop=StopRule(min_items=min_items, max_items=max_items, rules=tuple(rules)),
     )
 
 
@@ -193,6 +194,7 @@ def progress_design(
     cuts: CutScores | None = None,
     confidence: float = 0.90,
     se_target: float = 0.40,
+    min_items: int = 5,
     max_items: int = 15,
 ) -> TestDesign:
     """The short weekly progress test.
@@ -212,5 +214,5 @@ def progress_design(
             randomesque=Randomesque(randomesque),
             sympson_hetter=SympsonHetter(dict(sympson_hetter)) if sympson_hetter else None,
         ),
-        stop=StopRule(min_items=5, max_items=max_items, rules=tuple(rules)),
+        stop=StopRule(min_items=min_items, max_items=max_items, rules=tuple(rules)),
     )

@@ -1,0 +1,264 @@
+"""Load and validate an item bank folder (``item_bank/<language>/``).
+
+Every problem in the bank is collected and reported in one :class:`BankError`; each
+message names the file, the item id and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+
+from lang_assess.bank.params_csv import read_params_csv
+from lang_assess.bank.schema import BankConfig, Item
+from lang_assess.cat.design import TestDesign, placement_design, progress_design
+from lang_assess.errors import BankError
+from lang_assess.irt.params import SKILLS, ItemParameters
+from lang_assess.levels import CutScores
+
+CHECKS = ("media", "params")
+
+
+@dataclass(frozen=True, eq=False)
+class Bank:
+    """A validated bank: its configuration, items and current parameters.
+
+    ``params`` rows follow ``item_ids``; ``provenance`` maps item id → (model, source, n).
+    """
+
+    root: Path
+    config: BankConfig
+    items: dict[str, Item]
+    params: ItemParameters
+    provenance: dict[str, tuple[str, str, int]]
+
+    @property
+    def item_ids(self) -> list[str]:
+        """Item ids in parameter order."""
+        return self.params.ids.tolist()
+
+    @property
+    def cuts(self) -> CutScores:
+        """The bank's CEFR cut scores (logits)."""
+        c = self.config.cuts
+        return CutScores(tuple(c.values), tuple(c.labels))
+
+    def design(self, name: str, **overrides: Any) -> TestDesign:
+        """The ``placement`` or ``progress`` test design configured in bank.yaml."""
+        d = self.config.designs[name]  # type: ignore[index]
+        maker = placement_design if name == "placement" else progress_design
+        kwargs: dict[str, Any] = {
+            "skill_targets": dict(d.skills),
+            "randomesque": d.randomesque,
+            "se_target": d.se_target,
+            "min_items": d.min_items,
+            "max_items": d.max_items,
+            "cuts": self.cuts,
+        }
+        if d.confidence is not None:
+            kwargs["confidence"] = d.confidence
+        kwargs.update(overrides)
+        return dataclasses.replace(maker(**kwargs), prior_sd=d.prior_sd)
+
+def _rel(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)
+
+
+def _pydantic_problems(exc: ValidationError, where: str) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"] if x != "__root__")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "is missing"
+        elif err["type"] == "extra_forbidden":
+            msg = "is not a known field"
+        elif err["type"] == "literal_error":
+            msg = f"is {err.get('input')!r}; {msg[0].lower()}{msg[1:]}"
+        field = f"field '{loc}' " if loc else ""
+        out.append(f"{where}: {field}{msg}".rstrip())
+    return out
+
+
+def read_item_file(path: Path, root: Path) -> tuple[Item | None, list[str]]:
+    """One item file: the item (None if unusable) and every problem, named by file/field."""
+    rel = _rel(path, root)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        return None, [f"{rel}: bad YAML{where} ({getattr(exc, 'problem', exc)})"]
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [f"{rel}: cannot read the file ({exc})"]
+    if not isinstance(data, dict):
+        return None, [f"{rel}: must hold one item (a mapping of fields)"]
+    where = f"{rel}: item '{data.get('id', '?')}'"
+    try:
+        item = Item.model_validate(data)
+    except ValidationError as exc:
+        return None, _pydantic_problems(exc, where)
+    problems = []
+    if path.stem != item.id:
+        problems.append(f"{where}: field 'id' must equal the file name '{path.stem}'")
+    if path.parent.name != item.skill:
+        problems.append(
+            f"{where}: field 'skill' is {item.skill!r} but the file is in '{path.parent.name}/'"
+        )
+    return item, problems
+
+
+def load_items(root: Path) -> tuple[dict[str, Item], list[str]]:
+    """All items under the skill folders of ``root``, and the problems found."""
+    items: dict[str, Item] = {}
+    seen_in: dict[str, str] = {}
+    problems: list[str] = []
+    files = sorted(p for s in SKILLS for p in (root / s).glob("*.yaml"))
+    stray = sorted(p for p in root.glob("*/*.yaml") if p.parent.name not in (*SKILLS, "params"))
+    problems.extend(
+        f"{_rel(p, root)}: folder '{p.parent.name}' is not a skill ({', '.join(SKILLS)})"
+        for p in stray
+    )
+    for path in files:
+        item, found = read_item_file(path, root)
+        problems.extend(found)
+        if item is None:
+            continue
+        rel = _rel(path, root)
+        if item.id in seen_in:
+            problems.append(
+                f"{rel}: item '{item.id}': field 'id' is duplicated (also in {seen_in[item.id]})"
+            )
+            continue
+        seen_in[item.id] = rel
+        items[item.id] = item
+    return items, problems
+
+
+def check_item_files(paths: Iterable[str | Path], *, media: bool = True) -> list[str]:
+    """Problems in single item files (while writing them); their bank is two folders up."""
+    problems: list[str] = []
+    for p in map(Path, paths):
+        root = p.resolve().parent.parent
+        item, found = read_item_file(p.resolve(), root)
+        problems.extend(found)
+        if item is not None and media:
+            problems.extend(_media_problems(root, [item], {item.id: _rel(p.resolve(), root)}))
+    return problems
+
+
+def _media_problems(root: Path, items: Iterable[Item], files: dict[str, str]) -> list[str]:
+    problems = []
+    for item in items:
+        for field, rel in item.media():
+            path = (root / rel).resolve()
+            inside = root.resolve() in path.parents
+            if not inside or not path.is_file():
+                problems.append(
+                    f"{files[item.id]}: item '{item.id}': field '{field}' points to a missing "
+                    f"file '{rel}'"
+                )
+    return problems
+
+
+def read_provenance(path: Path) -> dict[str, tuple[str, str, int]]:
+    """item id → (model, source, n) from a bank parameter file."""
+    with path.open(newline="", encoding="utf-8") as fh:
+        out = {}
+        for row in csv.DictReader(fh):
+            n_text = (row.get("n") or "0").strip() or "0"
+            out[row["item"].strip()] = (
+                (row.get("model") or "").strip(),
+                (row.get("source") or "").strip(),
+                int(float(n_text)),
+            )
+        return out
+
+
+def load_bank(
+    path: str | Path, *, skip: Iterable[str] = (), version: str | None = None
+) -> Bank:
+    """Load and validate a bank folder; raise :class:`BankError` listing every problem.
+
+    ``skip`` may name checks to leave out while authoring: ``"media"`` (files exist) and
+    ``"params"`` (every item has parameters).  ``version`` picks a parameter version
+    other than the current one.
+    """
+    root = Path(path)
+    unknown = set(skip) - set(CHECKS)
+    if unknown:
+        raise ValueError(f"unknown checks to skip: {sorted(unknown)} (known: {list(CHECKS)})")
+    if not (root / "bank.yaml").is_file():
+        raise BankError(f"{root}: no bank.yaml (is this an item bank folder?)")
+    problems: list[str] = []
+    try:
+        raw = yaml.safe_load((root / "bank.yaml").read_text(encoding="utf-8"))
+        config = BankConfig.model_validate(raw)
+    except yaml.YAMLError as exc:
+        raise BankError(f"{_rel(root / 'bank.yaml', root)}: bad YAML ({exc})") from None
+    except ValidationError as exc:
+        raise BankError(_pydantic_problems(exc, _rel(root / "bank.yaml", root))) from None
+    try:
+        CutScores(tuple(config.cuts.values), tuple(config.cuts.labels))
+    except ValueError as exc:
+        problems.append(f"{_rel(root / 'bank.yaml', root)}: field 'cuts' {exc}")
+
+    items, item_problems = load_items(root)
+    problems.extend(item_problems)
+    files = {i: f"{_rel(root / it.skill / (i + '.yaml'), root)}" for i, it in items.items()}
+    if "media" not in skip:
+        problems.extend(_media_problems(root, items.values(), files))
+
+    version = version or config.params_version
+    params_path = root / "params" / f"{version}.csv"
+    params: ItemParameters | None = None
+    provenance: dict[str, tuple[str, str, int]] = {}
+    if "params" not in skip:
+        try:
+            params = read_params_csv(params_path)
+            provenance = read_provenance(params_path)
+        except BankError as exc:
+            problems.extend(exc.problems if exc.source is None else
+                            [f"{exc.source}: {p}" for p in exc.problems])
+        if params is not None:
+            rel = _rel(params_path, root)
+            known = set(params.ids.tolist())
+            problems.extend(f"{files[i]}: item '{i}': has no parameters in {rel}"
+                            for i in items if i not in known)
+            problems.extend(f"{rel}: item '{i}': has parameters but no item file"
+                            for i in params.ids.tolist() if i not in items)
+            for i, it in items.items():
+                if i in known:
+                    k = int(params.n_steps[params.index_of([i])[0]])
+                    if k != it.max_score:
+                        problems.append(f"{rel}: item '{i}': field 'model' gives {k} score "
+                                        f"steps but the item scores 0..{it.max_score}")
+    if problems:
+        raise BankError(problems)
+    if params is None:
+        params = _placeholder_params(items, CutScores(tuple(config.cuts.values),
+                                                      tuple(config.cuts.labels)))
+    ordered = params.ids.tolist()
+    skill = np.array([items[i].skill for i in ordered])
+    params = ItemParameters(ids=params.ids.copy(), a=params.a.copy(), steps=params.steps.copy(),
+                            c=params.c.copy(), skill=skill)
+    return Bank(root=root, config=config, items={i: items[i] for i in ordered},
+                params=params, provenance=provenance)
+
+
+def _placeholder_params(items: dict[str, Item], cuts: CutScores) -> ItemParameters:
+    """Expert-rule parameters when the parameter check is skipped (authoring only)."""
+    from lang_assess.bank.expert import expert_parameters
+
+    return expert_parameters(list(items.values()), cuts)

@@ -1,0 +1,218 @@
+"""The item and bank file formats, as pydantic models (see docs/item_format.md).
+
+Content (one YAML file per item) and parameters (``params/<version>.csv``) live apart:
+content is authored and reviewed, parameters change with every calibration.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lang_assess.levels import CEFR_LEVELS
+
+Skill = Literal["reading", "listening", "vocabulary", "grammar", "literacy"]
+Level = Literal["preA1", "A1", "A2", "B1", "B2", "C1"]
+ItemType = Literal[
+    "mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false", "ordering", "rated"
+]
+CHOICE_TYPES = ("mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false")
+GAP = "___"
+ID_PATTERN = re.compile(r"^[a-z]{2,3}-(preA1|A1|A2|B1|B2|C1)-[a-z]{3}-\d{3}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Audio(_Strict):
+    """A sound file (path relative to the bank folder) and the words it speaks."""
+
+    file: str
+    text: str = Field(min_length=1)
+
+
+class Image(_Strict):
+    """A picture (path relative to the bank folder) with its alternative text."""
+
+    file: str
+    alt: str = Field(min_length=1)
+
+
+class Option(_Strict):
+    """One answer option: text, a picture or a sound (or several)."""
+
+    id: str = Field(pattern=r"^[A-Z]$")
+    text: str | None = None
+    image: Image | None = None
+    audio: Audio | None = None
+
+
+class RubricLevel(_Strict):
+    """One score of a teacher-rated task and what earns it."""
+
+    score: int = Field(ge=0)
+    descriptor: str = Field(min_length=1)
+
+
+class Review(_Strict):
+    """Where the item stands in review."""
+
+    status: Literal["draft", "reviewed", "approved"]
+    reviewer: str | None = None
+    date: str | None = None
+    note: str | None = None
+
+
+class Item(_Strict):
+    """One item of the bank (one YAML file)."""
+
+    id: str
+    skill: Skill
+    level: Level
+    type: ItemType
+    topic: str = Field(min_length=1)
+    stem: str = Field(min_length=1)
+    stem_audio: Audio | None = None
+    passage: str | None = None
+    transcript: Audio | None = None
+    image: Image | None = None
+    options: list[Option] = Field(default_factory=list)
+    key: list[str] = Field(default_factory=list)
+    rubric: list[RubricLevel] | None = None
+    within_level: Literal["low", "mid", "high"] = "mid"
+    author: str = Field(min_length=1)
+    review: Review
+
+    @field_validator("id")
+    @classmethod
+    def _id_form(cls, value: str) -> str:
+        if not ID_PATTERN.match(value):
+            raise ValueError(
+                "must look like 'nb-A1-rea-001' (language, level, skill's first three "
+                "letters, three digits)"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Item:
+        problems = _item_problems(self)
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def max_score(self) -> int:
+        """Highest score: 1 for right/wrong items, k for a rubric 0..k."""
+        return max(r.score for r in self.rubric) if self.rubric else 1
+
+    def media(self) -> list[tuple[str, str]]:
+        """Every (field, relative path) of a picture or sound this item uses."""
+        out: list[tuple[str, str]] = []
+        if self.stem_audio:
+            out.append(("stem_audio", self.stem_audio.file))
+        if self.transcript:
+            out.append(("transcript", self.transcript.file))
+        if self.image:
+            out.append(("image", self.image.file))
+        for o in self.options:
+            if o.image:
+                out.append((f"options[{o.id}].image", o.image.file))
+            if o.audio:
+                out.append((f"options[{o.id}].audio", o.audio.file))
+        return out
+
+    def audio(self) -> list[Audio]:
+        """Every sound this item plays, with the words it speaks."""
+        sounds = [a for a in (self.stem_audio, self.transcript) if a is not None]
+        return sounds + [o.audio for o in self.options if o.audio is not None]
+
+
+def _item_problems(item: Item) -> list[str]:
+    """Rules that tie fields together; each message names the field."""
+    p: list[str] = []
+    prefix = item.id.split("-")
+    if len(prefix) == 4 and (prefix[1] != item.level or prefix[2] != item.skill[:3]):
+        p.append(f"field 'id' does not match level {item.level!r} and skill {item.skill!r}")
+    ids = [o.id for o in item.options]
+    if len(set(ids)) != len(ids):
+        p.append("field 'options' has duplicate option ids")
+    if item.type in CHOICE_TYPES:
+        lo, hi = (2, 2) if item.type == "true_false" else (2, 5)
+        if not lo <= len(item.options) <= hi:
+            p.append(f"field 'options' needs {lo} to {hi} options for type {item.type}")
+        if len(item.key) != 1:
+            p.append("field 'key' must name exactly one option")
+        elif item.key[0] not in ids:
+            p.append(f"field 'key' names option {item.key[0]!r}, which is not among {ids}")
+        if item.rubric:
+            p.append("field 'rubric' is only for rated items")
+    if item.type in ("mc_text", "gap_choice", "true_false", "ordering"):
+        p.extend(f"field 'options[{o.id}].text' is missing" for o in item.options if not o.text)
+    if item.type == "mc_picture":
+        p.extend(f"field 'options[{o.id}].image' is missing" for o in item.options if not o.image)
+    if item.type == "mc_audio":
+        p.extend(f"field 'options[{o.id}].audio' is missing" for o in item.options if not o.audio)
+    if item.type == "true_false" and sorted(ids) != ["F", "T"]:
+        p.append("field 'options' of a true_false item must be T (riktig) and F (galt)")
+    if item.type == "gap_choice" and GAP not in item.stem:
+        p.append(f"field 'stem' of a gap_choice item must contain the gap {GAP}")
+    if item.type == "ordering":
+        if not 3 <= len(item.options) <= 6:
+            p.append("field 'options' needs 3 to 6 parts to put in order")
+        if sorted(item.key) != sorted(ids):
+            p.append("field 'key' must list every option id once, in the right order")
+        elif item.key == ids:
+            p.append("field 'key' equals the order shown: the parts must be shown mixed up")
+    if item.type == "rated":
+        scores = sorted(r.score for r in item.rubric or [])
+        if not scores or scores != list(range(len(scores))) or len(scores) < 2:
+            p.append("field 'rubric' must give scores 0..k (k ≥ 1), each once")
+        if item.options or item.key:
+            p.append("fields 'options' and 'key' are not used by rated items")
+    if item.skill == "listening" and item.transcript is None:
+        p.append("field 'transcript' (the audio a listening item plays) is missing")
+    if item.skill == "literacy":
+        if item.level not in ("preA1", "A1"):
+            p.append("field 'level': literacy items are pre-A1 or A1")
+        if item.stem_audio is None and not any(o.audio for o in item.options):
+            p.append("field 'stem_audio' is missing (literacy items are spoken)")
+    if item.level in ("preA1", "A1") and item.stem_audio is None:
+        p.append("field 'stem_audio' is missing (every pre-A1 and A1 stem is read aloud)")
+    if item.skill in ("reading",) and item.type == "true_false" and not item.passage:
+        p.append("field 'passage' is missing (true/false needs a short text)")
+    return p
+
+
+class DesignConfig(_Strict):
+    """A test design as the bank configures it."""
+
+    skills: dict[Skill, float]
+    se_target: float = Field(gt=0)
+    min_items: int = Field(ge=1)
+    max_items: int = Field(ge=1)
+    randomesque: int = Field(default=5, ge=1)
+    confidence: float | None = Field(default=None, gt=0, lt=1)
+    prior_sd: float = Field(default=1.0, gt=0)
+
+
+class CutConfig(_Strict):
+    """CEFR cut scores on the θ scale and where they came from."""
+
+    values: list[float]
+    labels: list[Level] = Field(default_factory=lambda: list(CEFR_LEVELS))
+    source: str = Field(min_length=1)
+
+
+class BankConfig(_Strict):
+    """``bank.yaml``: one per language."""
+
+    language: str = Field(pattern=r"^[a-z]{2,3}$")
+    name: str
+    params_version: str = Field(pattern=r"^[A-Za-z0-9._-]+$")
+    cuts: CutConfig
+    designs: dict[Literal["placement", "progress"], DesignConfig]
+    content_targets: dict[Level, dict[Skill, int]] = Field(default_factory=dict)
+    notes: str | None = None
