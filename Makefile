@@ -7,9 +7,17 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 
-.PHONY: demo test lint bench setup clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
+
+.PHONY: demo test lint bench setup clean system-deps audio
 
 setup: $(STAMP)
+
+# Debian packages the tests need: Chromium for the browser tests (driven by Playwright
+# with executable_path=/usr/bin/chromium; never `playwright install`).
+system-deps:
+	@test -x /usr/bin/chromium || { $(APT) update -qq && $(APT) install -y -qq chromium; }
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (py-irt 0.7.1 supports < 3.12); set PYTHON=..."'
@@ -26,13 +34,21 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/ruff check .
+	$(BIN)/lang-assess bank validate item_bank/nb
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/run_all.py
+
+# Synthetic speech for the bank (espeak-ng, Norwegian voice; Opus). The files are
+# committed, so the demo and the tests need no TTS; recorded audio replaces them.
+audio: $(STAMP)
+	@command -v espeak-ng >/dev/null && command -v opusenc >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq espeak-ng opus-tools; }
+	$(BIN)/lang-assess bank make-audio item_bank/nb
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -57,6 +57,26 @@ def _parser() -> argparse.ArgumentParser:
     chk = bank_sub.add_parser("check-items", help="check single item files")
     chk.add_argument("files", nargs="+")
     chk.add_argument("--no-media", action="store_true", help="do not require media files")
+    rep = bank_sub.add_parser("report", help="counts, information curves, thin places")
+    rep.add_argument("path")
+    rep.add_argument("--json", action="store_true", help="print one JSON object")
+    exp = bank_sub.add_parser("export-params", help="current parameters as item,a,b,c,skill CSV")
+    exp.add_argument("path")
+    exp.add_argument("--out", help="file to write (default: standard output)")
+    v0 = bank_sub.add_parser("expert-params", help="write parameters by the expert rule (v0)")
+    v0.add_argument("path")
+    v0.add_argument("--version", default="v0")
+    v0.add_argument("--force", action="store_true", help="replace an existing version file")
+    qx = bank_sub.add_parser("export-qti", help="write the bank as a QTI 3.0 package")
+    qx.add_argument("path")
+    qx.add_argument("out")
+    qi = bank_sub.add_parser("import-qti", help="add items from a QTI 3.0 package to a bank")
+    qi.add_argument("package")
+    qi.add_argument("path")
+    qi.add_argument("--overwrite", action="store_true")
+    aud = bank_sub.add_parser("make-audio", help="synthesise missing audio with espeak-ng")
+    aud.add_argument("path")
+    aud.add_argument("--force", action="store_true", help="remake every file")
 
     demo = sub.add_parser("demo", help="simulate the placement test on a synthetic bank")
     demo.add_argument("--items", type=int, default=500)
@@ -145,18 +165,21 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _bank(args: argparse.Namespace) -> int:
-    from lang_assess.bank.loader import check_item_files, load_bank
+    from pathlib import Path
 
-    if args.bank_command == "check-items":
-        problems = check_item_files(args.files, media=not args.no_media)
+    from lang_assess.bank import loader
+
+    command = args.bank_command
+    if command == "check-items":
+        problems = loader.check_item_files(args.files, media=not args.no_media)
         for p in problems:
             print(p)
         print(f"{len(args.files)} file(s), {len(problems)} problem(s)")
         return 1 if problems else 0
-    if args.bank_command == "validate":
+    if command == "validate":
         skip = [s for s in args.skip.split(",") if s]
         try:
-            bank = load_bank(args.path, skip=skip)
+            bank = loader.load_bank(args.path, skip=skip)
         except LangAssessError as exc:
             problems = getattr(exc, "problems", [str(exc)])
             for p in problems:
@@ -165,7 +188,70 @@ def _bank(args: argparse.Namespace) -> int:
             return 1
         print(f"{args.path}: {len(bank.items)} items, parameters {bank.config.params_version}: ok")
         return 0
-    raise ValueError(f"unknown bank command {args.bank_command!r}")
+    if command == "expert-params":
+        return _expert_params(args)
+    if command == "make-audio":
+        from lang_assess.bank.audio import make_audio
+
+        made = make_audio(args.path, force=args.force)
+        print(f"{len(made)} audio file(s) written")
+        return 0
+    if command == "import-qti":
+        from lang_assess.bank.qti import import_qti
+
+        added = import_qti(Path(args.package), Path(args.path), overwrite=args.overwrite)
+        print(f"{len(added)} item(s) imported into {args.path}")
+        return 0
+
+    bank = loader.load_bank(args.path)
+    if command == "report":
+        from lang_assess.bank.report import bank_report, format_bank_report
+
+        report = bank_report(bank)
+        print(json.dumps(report, ensure_ascii=False) if args.json else format_bank_report(report))
+        return 0
+    if command == "export-params":
+        from lang_assess.bank.params_csv import write_params_csv
+
+        write_params_csv(args.out or sys.stdout, bank.params)
+        return 0
+    if command == "export-qti":
+        from lang_assess.bank.qti import export_qti
+
+        manifest = export_qti(list(bank.items.values()), bank.root, Path(args.out),
+                              bank.config.language)
+        print(f"{len(bank.items)} items written; manifest {manifest}")
+        return 0
+    raise ValueError(f"unknown bank command {command!r}")
+
+
+def _expert_params(args: argparse.Namespace) -> int:
+    """Write ``params/<version>.csv`` for every item by the expert rule."""
+    import csv
+    from pathlib import Path
+
+    from lang_assess.bank.expert import RULE, expert_parameters
+    from lang_assess.bank.loader import load_bank
+
+    bank = load_bank(args.path, skip=["params", "media"])
+    target = Path(args.path) / "params" / f"{args.version}.csv"
+    if target.exists() and not args.force:
+        raise ValueError(f"{target} exists: parameter versions are never overwritten "
+                         "(use --force only while the bank is still being written)")
+    items = list(bank.items.values())
+    params = expert_parameters(items, bank.cuts)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["item", "model", "a", "b", "c", "steps", "source", "n"])
+        for r, it in enumerate(items):
+            k = it.max_score
+            steps = " ".join(f"{v:.3f}" for v in params.steps[r, :k]) if k > 1 else ""
+            b = "" if k > 1 else f"{params.steps[r, 0]:.3f}"
+            w.writerow([it.id, "gpcm" if k > 1 else "2pl", f"{params.a[r]:.3f}", b, "0",
+                        steps, RULE, 0])
+    print(f"{target}: {len(items)} items")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -84,6 +84,29 @@ class SimulationResult:
             if np.any(true_level == k)
         }
 
+    def by_level(self) -> dict[str, dict[str, float]]:
+        """Bias, RMSE, lengths and exact-level accuracy among simulees of each true level."""
+        if self.cuts is None:
+            return {}
+        true_level = self.cuts.level_index(self.true_theta)
+        hit = self.cuts.level_index(self.theta) == true_level
+        out = {}
+        for k, label in enumerate(self.cuts.labels):
+            m = true_level == k
+            if not np.any(m):
+                continue
+            err = self.theta[m] - self.true_theta[m]
+            out[label] = {
+                "n": int(m.sum()),
+                "bias": float(err.mean()),
+                "rmse": float(np.sqrt(np.mean(err**2))),
+                "mean_length": float(self.length[m].mean()),
+                "mean_oracle_length": float(np.nanmean(self.oracle_length[m]))
+                if np.any(np.isfinite(self.oracle_length[m])) else float("nan"),
+                "cefr_accuracy": float(hit[m].mean()),
+            }
+        return out
+
     def summary(self) -> dict[str, Any]:
         """The figures ``lang-assess simulate --json`` prints."""
         err = self.theta - self.true_theta
@@ -136,15 +159,17 @@ def simulate(
     progress: Callable[[int], None] | None = None,
     selected_counts: np.ndarray | None = None,
     oracle: bool = True,
+    blocked: np.ndarray | None = None,
 ) -> SimulationResult:
     """Run one simulated test per true ability in ``thetas`` (N,) logits.
 
     Deterministic given ``seed``.  ``prior_mean``/``prior_sd`` are scalars or (N,)
     (default: the design's).  ``progress`` is called with the number of tests that just
     finished; ``selected_counts`` (n,) accumulates selections before exposure control.
-    With ``oracle`` each simulee also takes the oracle test (same estimator, prior and
-    stop rule; every item the most informative one left at the true θ; no content or
-    exposure constraints), whose length is ``oracle_length``.
+    With ``oracle`` each simulee also takes the oracle test (same estimator, prior, stop
+    rule and item pool; every item the most informative one left at the true θ; no
+    content balancing or exposure control), whose length is ``oracle_length``.
+    ``blocked`` (N, n) bool marks items a simulee may not be given (e.g. seen lately).
     """
     true = np.asarray(thetas, dtype=float).ravel()
     if true.size == 0 or not np.all(np.isfinite(true)):
@@ -165,8 +190,9 @@ def simulate(
     chunk = max(1, _CHUNK_CELLS // params.n_items)
     for lo in range(0, n_sim, chunk):
         part = slice(lo, min(lo + chunk, n_sim))
+        mask = None if blocked is None else np.asarray(blocked, dtype=bool)[part]
         state = _run_tests(
-            bank, design, true[part], mean[part], sd[part], rng, progress, selected_counts
+            bank, design, true[part], mean[part], sd[part], rng, progress, selected_counts, mask
         )
         theta_hat[part], se[part], length[part] = state.theta, state.se, state.length
         given[part] = state.items
@@ -174,9 +200,13 @@ def simulate(
             oracle_design = dataclasses.replace(
                 design, selector=ItemSelector(criterion=InformationAtTrueTheta(true[part]))
             )
-            oracle_bank = oracle_design.prepare(params)
+            # the oracle draws on the design's item pool: skills it does not list stay out
+            outside = (bank.skill_code < 0) if bank.skills else np.zeros(params.n_items, bool)
+            oracle_mask = outside[None, :] if mask is None else mask | outside[None, :]
+            oracle_mask = np.broadcast_to(oracle_mask, (true[part].size, params.n_items))
             oracle_state = _run_tests(
-                oracle_bank, oracle_design, true[part], mean[part], sd[part], oracle_rng
+                oracle_design.prepare(params), oracle_design, true[part], mean[part],
+                sd[part], oracle_rng, blocked=oracle_mask,
             )
             oracle_len[part] = oracle_state.length
     counts = np.bincount(given[given >= 0], minlength=params.n_items)
@@ -202,9 +232,10 @@ def _run_tests(
     rng: np.random.Generator,
     progress: Callable[[int], None] | None = None,
     selected_counts: np.ndarray | None = None,
+    blocked: np.ndarray | None = None,
 ) -> TestState:
     """Run len(true) tests to the end, answering from the model at the true abilities."""
-    state = engine.start(bank, design, true.size, prior_mean=mean, prior_sd=sd)
+    state = engine.start(bank, design, true.size, prior_mean=mean, prior_sd=sd, blocked=blocked)
     active = np.arange(true.size)
     while active.size:
         items = engine.next_items(bank, design, state, active, rng, selected_counts)
@@ -324,3 +355,72 @@ def synthetic_bank(
     return ItemParameters.dichotomous(
         ids, rng.lognormal(0.2, 0.3, n_items), rng.uniform(*b_range, n_items), skill=skill
     )
+
+
+@dataclass(frozen=True)
+class WeeklyResult:
+    """A simulated programme: one placement test, then a progress test every week.
+
+    Arrays are (N, W) over simulees and weeks (week 0 is the placement test);
+    ``items`` is (N, W, L) bank positions given, -1 padded.
+    """
+
+    true_theta: np.ndarray
+    theta: np.ndarray
+    se: np.ndarray
+    length: np.ndarray
+    items: np.ndarray
+
+    def shortest_repeat_gap(self) -> float:
+        """Fewest weeks between two administrations of one item to one simulee (inf: none)."""
+        n_sim, n_weeks, _ = self.items.shape
+        best = np.inf
+        for p in range(n_sim):
+            last: dict[int, int] = {}
+            for w in range(n_weeks):
+                for i in self.items[p, w][self.items[p, w] >= 0].tolist():
+                    if i in last:
+                        best = min(best, w - last[i])
+                    last[i] = w
+        return best
+
+
+def simulate_weekly(
+    params: ItemParameters,
+    placement: TestDesign,
+    progress: TestDesign,
+    true_theta: np.ndarray,
+    *,
+    seed: int,
+    exclude_weeks: int = 4,
+    weekly_growth_sd: float = 0.15,
+) -> WeeklyResult:
+    """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
+
+    Each progress test starts from last week's posterior (mean θ̂, SD widened to
+    √(SE² + growth_sd²) for the growth a week may bring) and may not give any item the
+    simulee saw in the last ``exclude_weeks`` weeks.
+    """
+    true = np.asarray(true_theta, dtype=float)
+    n_sim, n_weeks = true.shape
+    theta = np.empty((n_sim, n_weeks))
+    se = np.empty((n_sim, n_weeks))
+    length = np.empty((n_sim, n_weeks), dtype=int)
+    width = max(placement.stop.max_items, progress.stop.max_items)
+    items = np.full((n_sim, n_weeks, width), -1)
+    for w in range(n_weeks):
+        if w == 0:
+            res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
+        else:
+            blocked = np.zeros((n_sim, params.n_items), dtype=bool)
+            recent = items[:, max(0, w - exclude_weeks) : w].reshape(n_sim, -1)
+            rows, cols = np.nonzero(recent >= 0)
+            blocked[rows, recent[rows, cols]] = True
+            res = simulate(
+                params, progress, true[:, w], seed=seed + w, oracle=False, blocked=blocked,
+                prior_mean=theta[:, w - 1],
+                prior_sd=np.sqrt(se[:, w - 1] ** 2 + weekly_growth_sd**2),
+            )
+        theta[:, w], se[:, w], length[:, w] = res.theta, res.se, res.length
+        items[:, w, : res.items.shape[1]] = res.items
+    return WeeklyResult(true, theta, se, length, items)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import math
 from pathlib import Path
+from typing import TextIO
 
 import numpy as np
 
@@ -101,18 +102,21 @@ def read_params_csv(path: str | Path) -> ItemParameters:
         raise BankError(exc.problems, source=str(path)) from None
 
 
-def write_params_csv(path: str | Path, params: ItemParameters) -> None:
-    """Write right/wrong items as ``item,a,b,c,skill`` (what ``lang-assess simulate`` reads).
+def write_params_csv(target: str | Path | TextIO, params: ItemParameters) -> None:
+    """Write right/wrong items as ``item,a,b,c,skill`` (what ``lang-assess simulate`` reads)
+    to a path or an open text file.
 
     Rated (multi-step) items have no place in that format and are left out.
     """
-    keep = np.flatnonzero(params.n_steps == 1)
-    with Path(path).open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["item", "a", "b", "c", "skill"])
-        for i in keep:
-            w.writerow([params.ids[i], f"{params.a[i]:.6g}", f"{params.steps[i, 0]:.6g}",
-                        f"{params.c[i]:.6g}", params.skill[i]])
+    if isinstance(target, str | Path):
+        with Path(target).open("w", newline="", encoding="utf-8") as fh:
+            write_params_csv(fh, params)
+        return
+    w = csv.writer(target, lineterminator="\n")
+    w.writerow(["item", "a", "b", "c", "skill"])
+    for i in np.flatnonzero(params.n_steps == 1):
+        w.writerow([params.ids[i], f"{params.a[i]:.6g}", f"{params.steps[i, 0]:.6g}",
+                    f"{params.c[i]:.6g}", params.skill[i]])
 
 
 def read_thetas_csv(path: str | Path) -> np.ndarray:

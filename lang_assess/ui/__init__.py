@@ -1,0 +1,1 @@
+"""What participants and teachers see: message catalogues (widgets and dashboards follow)."""
