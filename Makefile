@@ -15,9 +15,13 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 setup: $(STAMP)
 
 # Debian packages the tests need: Chromium for the browser tests (driven by Playwright
-# with executable_path=/usr/bin/chromium; never `playwright install`).
+# with executable_path=/usr/bin/chromium; never `playwright install`) and PostgreSQL, whose
+# server the tests start themselves in a temporary directory.
 system-deps:
-	@test -x /usr/bin/chromium || { $(APT) update -qq && $(APT) install -y -qq chromium; }
+	@missing=""; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then $(APT) update -qq && $(APT) install -y -qq $$missing; fi
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (py-irt 0.7.1 supports < 3.12); set PYTHON=..."'

@@ -1,0 +1,576 @@
+"""The service: the only door to the database for widgets, dashboards, notebooks and CLI.
+
+It enrols participants, runs their placement and weekly progress tests (every answer is
+committed before the next item is chosen and shown), assigns CEFR levels and tracks, and
+gives teachers their cohorts' progress and flags.  Every call names who is asking (a
+:class:`TeacherContext` or a :class:`ParticipantContext`) and is checked: a participant
+reaches only their own test, a teacher only their own cohorts (an admin: the
+organisation's).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lang_assess.bank.loader import Bank
+from lang_assess.bank.schema import Item
+from lang_assess.cat.session import CATSession
+from lang_assess.errors import LangAssessError, SessionError
+from lang_assess.programme import (
+    ProgrammeConfig,
+    participant_flags,
+    prob_above_next_cut,
+    reliable_growth,
+    suggest_track,
+    weekly_prior,
+)
+from lang_assess.store.db import session_factory
+from lang_assess.store.models import (
+    AuditLog,
+    Cohort,
+    Estimate,
+    Organisation,
+    Participant,
+    Response,
+    Teacher,
+    TestSession,
+    utcnow,
+)
+
+# No 0/O, 1/I/L, 5/S, 2/Z, 8/B: easy to read aloud and to type on a phone.
+CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+LOOKUP_LEN = 4
+SECRET_LEN = 4
+
+
+class AccessDenied(LangAssessError, PermissionError):
+    """The caller may not see or change this."""
+
+
+class RateLimited(LangAssessError):
+    """Too many wrong codes: wait ``minutes`` before trying again."""
+
+    def __init__(self, minutes: int) -> None:
+        self.minutes = minutes
+        super().__init__(f"too many wrong codes; try again in {minutes} minutes")
+
+
+@dataclass(frozen=True)
+class TeacherContext:
+    """A logged-in teacher (or admin)."""
+
+    teacher_id: int
+    organisation_id: int
+    username: str
+    is_admin: bool
+
+
+@dataclass(frozen=True)
+class ParticipantContext:
+    """A participant logged in with their access code."""
+
+    participant_id: int
+    pseudonym: str
+
+
+@dataclass(frozen=True)
+class Intake:
+    """What enrolment asks: a pseudonym and the intake questions of the track rule."""
+
+    pseudonym: str
+    language: str
+    gender: str | None = None
+    birth_year: int | None = None
+    years_schooling: int | None = None
+    literate_l1: bool | None = None
+    higher_education: bool = False
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """A new participant and the access code, shown once and never stored in clear."""
+
+    participant_id: int
+    pseudonym: str
+    code: str
+    track: int
+
+
+@dataclass(frozen=True)
+class OptionView:
+    """One answer option as shown: no key, no parameter."""
+
+    id: str
+    text: str | None
+    image: str | None
+    alt: str | None
+    audio: str | None
+
+
+@dataclass(frozen=True)
+class ItemView:
+    """What a participant sees of the item on screen; never the key or parameters."""
+
+    session_id: int
+    position: int
+    kind: str
+    item_id: str
+    type: str
+    skill: str
+    stem: str
+    passage: str | None
+    image: str | None
+    image_alt: str | None
+    stem_audio: str | None
+    transcript_audio: str | None
+    options: tuple[OptionView, ...]
+
+
+def _hash_secret(secret: str, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def _check_secret(secret: str, stored: str) -> bool:
+    try:
+        _, salt, _ = stored.split("$")
+    except ValueError:
+        return False
+    return hmac.compare_digest(_hash_secret(secret, bytes.fromhex(salt)), stored)
+
+
+def normalise_code(text: str) -> str:
+    """An access code as typed (any case, spaces or dashes) → its canonical 8 letters."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def item_view(item: Item, session_id: int, position: int, kind: str) -> ItemView:
+    """The participant's view of an item (key and parameters stay in the service)."""
+    return ItemView(
+        session_id=session_id, position=position, kind=kind, item_id=item.id, type=item.type,
+        skill=item.skill, stem=item.stem, passage=item.passage,
+        image=item.image.file if item.image else None,
+        image_alt=item.image.alt if item.image else None,
+        stem_audio=item.stem_audio.file if item.stem_audio else None,
+        transcript_audio=item.transcript.file if item.transcript else None,
+        options=tuple(OptionView(o.id, o.text, o.image.file if o.image else None,
+                                 o.image.alt if o.image else None,
+                                 o.audio.file if o.audio else None) for o in item.options),
+    )
+
+
+def score_answer(item: Item, answer: str) -> int:
+    """Score of an answer: the chosen option id, or the option ids in order for ordering."""
+    if item.type == "ordering":
+        return int(normalise_code(answer) == "".join(item.key))
+    if item.type == "rated":
+        raise SessionError(f"item '{item.id}' is scored by a teacher, not in the test")
+    return int(answer.strip().upper() == item.key[0])
+
+
+class Service:
+    """Programme operations on one database and one item bank.
+
+    ``clock`` returns the current time (UTC); tests and the demo pass their own.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        bank: Bank,
+        config: ProgrammeConfig,
+        *,
+        clock: Callable[[], dt.datetime] = utcnow,
+        seed: int | None = None,
+    ) -> None:
+        self.engine = engine
+        self.bank = bank
+        self.config = config
+        self.clock = clock
+        self._sessions = session_factory(engine)
+        self._seeds = np.random.default_rng(seed)
+        self._designs = {k: bank.design(k) for k in ("placement", "progress")}
+
+    # ---- set-up and login ---------------------------------------------------------
+    def create_organisation(self, name: str) -> int:
+        """A new organisation; returns its id."""
+        with self._sessions.begin() as db:
+            org = Organisation(name=name)
+            db.add(org)
+            db.flush()
+            return org.id
+
+    def create_teacher(self, organisation_id: int, username: str, password: str,
+                       *, is_admin: bool = False) -> int:
+        """A teacher account (password stored as a scrypt hash); returns its id."""
+        if len(password) < 8:
+            raise ValueError("a password needs at least 8 characters")
+        with self._sessions.begin() as db:
+            t = Teacher(organisation_id=organisation_id, username=username,
+                        password_hash=_hash_secret(password), is_admin=is_admin)
+            db.add(t)
+            db.flush()
+            return t.id
+
+    def login_teacher(self, username: str, password: str) -> TeacherContext:
+        """Check a teacher's password; raises :class:`AccessDenied` if wrong."""
+        with self._sessions() as db:
+            t = db.scalar(select(Teacher).where(Teacher.username == username))
+            if t is None or not _check_secret(password, t.password_hash):
+                raise AccessDenied("wrong user name or password")
+            return TeacherContext(t.id, t.organisation_id, t.username, t.is_admin)
+
+    def login_participant(self, code: str) -> ParticipantContext:
+        """Log in with an access code.  Wrong codes count; after ``max_failed_logins``
+        in a row the participant waits ``lockout_minutes`` (:class:`RateLimited`)."""
+        canonical = normalise_code(code)
+        lookup, secret = canonical[:LOOKUP_LEN], canonical[LOOKUP_LEN:]
+        now = self.clock()
+        with self._sessions.begin() as db:
+            p = db.scalar(select(Participant).where(Participant.code_lookup == lookup))
+            if p is None:
+                raise AccessDenied("unknown code")
+            locked = p.locked_until
+            if locked is not None and _aware(locked) > now:
+                minutes = int(np.ceil((_aware(locked) - now).total_seconds() / 60))
+                raise RateLimited(minutes)
+            if len(canonical) != LOOKUP_LEN + SECRET_LEN or not _check_secret(secret,
+                                                                              p.code_hash):
+                p.failed_logins += 1
+                if p.failed_logins >= self.config.max_failed_logins:
+                    p.locked_until = now + dt.timedelta(minutes=self.config.lockout_minutes)
+                    p.failed_logins = 0
+                    db.commit()
+                    raise RateLimited(self.config.lockout_minutes)
+                db.commit()
+                raise AccessDenied("wrong code")
+            p.failed_logins = 0
+            p.locked_until = None
+            return ParticipantContext(p.id, p.pseudonym)
+
+    # ---- cohorts and enrolment -----------------------------------------------------
+    def create_cohort(self, actor: TeacherContext, name: str, intake_date: dt.date,
+                      *, teacher_id: int | None = None, track: int | None = None) -> int:
+        """A new intake cohort taught by ``teacher_id`` (default: the actor)."""
+        teacher_id = teacher_id or actor.teacher_id
+        if teacher_id != actor.teacher_id and not actor.is_admin:
+            raise AccessDenied("only an admin creates cohorts for other teachers")
+        with self._sessions.begin() as db:
+            c = Cohort(organisation_id=actor.organisation_id, teacher_id=teacher_id, name=name,
+                       intake_date=intake_date, track=track)
+            db.add(c)
+            db.flush()
+            self._audit(db, actor, "create", "cohort", c.id, None, {"name": name})
+            return c.id
+
+    def cohorts(self, actor: TeacherContext) -> pd.DataFrame:
+        """The cohorts the actor may see: id, name, intake_date, track, teacher."""
+        with self._sessions() as db:
+            q = select(Cohort.id, Cohort.name, Cohort.intake_date, Cohort.track,
+                       Teacher.username.label("teacher")).join(Teacher)
+            q = q.where(Cohort.organisation_id == actor.organisation_id)
+            if not actor.is_admin:
+                q = q.where(Cohort.teacher_id == actor.teacher_id)
+            rows = db.execute(q.order_by(Cohort.intake_date, Cohort.id)).all()
+        return pd.DataFrame(rows, columns=["id", "name", "intake_date", "track", "teacher"])
+
+    def enrol(self, actor: TeacherContext, cohort_id: int,
+              intakes: Sequence[Intake]) -> list[Enrolled]:
+        """Enrol participants into a cohort; each gets a random access code, returned
+        here once and stored only as a hash.  All or nothing."""
+        with self._sessions.begin() as db:
+            cohort = self._cohort(db, actor, cohort_id)
+            out = []
+            for intake in intakes:
+                if not intake.pseudonym.strip():
+                    raise ValueError("every participant needs a pseudonymous id")
+                lookup = self._new_lookup(db)
+                secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(SECRET_LEN))
+                track = suggest_track(intake.years_schooling, intake.literate_l1,
+                                      intake.higher_education, self.config)
+                p = Participant(
+                    cohort_id=cohort.id, pseudonym=intake.pseudonym.strip(),
+                    code_lookup=lookup, code_hash=_hash_secret(secret),
+                    language=intake.language, gender=intake.gender,
+                    birth_year=intake.birth_year, years_schooling=intake.years_schooling,
+                    literate_l1=intake.literate_l1, higher_education=intake.higher_education,
+                    track=track, track_suggested=track, intake_date=cohort.intake_date,
+                )
+                db.add(p)
+                try:
+                    db.flush()
+                except IntegrityError:
+                    raise ValueError(f"pseudonym {intake.pseudonym!r} is already used") from None
+                self._audit(db, actor, "enrol", "participant", p.id, None,
+                            {"cohort": cohort.id, "track": track})
+                out.append(Enrolled(p.id, p.pseudonym, f"{lookup}-{secret}", track))
+            return out
+
+    def override_track(self, actor: TeacherContext, participant_id: int, track: int,
+                       reason: str) -> None:
+        """Put a participant in another track, with a reason; audited."""
+        if track not in (1, 2, 3):
+            raise ValueError("track must be 1, 2 or 3")
+        if not reason.strip():
+            raise ValueError("a track override needs a reason")
+        with self._sessions.begin() as db:
+            p = self._participant(db, actor, participant_id)
+            old = p.track
+            p.track, p.track_override_reason = track, reason.strip()
+            self._audit(db, actor, "override_track", "participant", p.id, reason.strip(),
+                        {"from": old, "to": track, "suggested": p.track_suggested})
+
+    def audit_log(self, actor: TeacherContext) -> pd.DataFrame:
+        """The audit trail (admins only)."""
+        if not actor.is_admin:
+            raise AccessDenied("only an admin reads the audit log")
+        with self._sessions() as db:
+            rows = db.execute(select(AuditLog.at, AuditLog.actor, AuditLog.action,
+                                     AuditLog.entity, AuditLog.entity_id, AuditLog.reason,
+                                     AuditLog.detail).order_by(AuditLog.id)).all()
+        return pd.DataFrame(rows, columns=["at", "actor", "action", "entity", "entity_id",
+                                           "reason", "detail"])
+
+    # ---- the participant's test ---------------------------------------------------
+    def current_week(self, intake_date: dt.date) -> int:
+        """Whole weeks since intake (0 in the first week)."""
+        return max(0, (self.clock().date() - intake_date).days // 7)
+
+    def start_or_resume(self, who: ParticipantContext) -> ItemView | None:
+        """The item to show: the unfinished test's item on screen, or the first item of
+        this week's test (placement first, then one progress test a week); None when the
+        participant has no test due."""
+        with self._sessions.begin() as db:
+            p = db.get(Participant, who.participant_id)
+            if p is None:
+                raise AccessDenied("unknown participant")
+            open_test = db.scalar(select(TestSession).where(
+                TestSession.participant_id == p.id, TestSession.finished_at.is_(None)))
+            if open_test is not None:
+                cat = self._restore(open_test)
+                return self._view(open_test, cat)
+            kind, week = self._due(db, p)
+            if kind is None:
+                return None
+            cat = self._new_cat(db, p, kind)
+            row = TestSession(participant_id=p.id, kind=kind, week=week,
+                              params_version=self.bank.config.params_version,
+                              state=cat.to_json(), n_answered=0, started_at=self.clock())
+            db.add(row)
+            db.flush()
+            item = cat.next_item()
+            row.state = cat.to_json()  # the chosen item is on screen from now on
+            return self._view(row, cat) if item is not None else None
+
+    def answer(self, who: ParticipantContext, session_id: int, item_id: str, answer: str,
+               time_ms: int | None = None) -> ItemView | None:
+        """Record the answer to the item on screen, then choose the next item.
+
+        The answer, the test state and (at the end) the result are committed in one
+        transaction before the next item is returned; None when the test is over.
+        """
+        with self._sessions.begin() as db:
+            row = db.get(TestSession, session_id)
+            if row is None or row.participant_id != who.participant_id:
+                raise AccessDenied("not your test")
+            if row.finished_at is not None:
+                raise SessionError("this test is finished")
+            cat = self._restore(row)
+            on_screen = cat.next_item()
+            if on_screen != item_id:
+                raise SessionError(f"item '{item_id}' is not on screen (it is {on_screen!r})")
+            item = self.bank.items[item_id]
+            score = score_answer(item, answer)
+            cat.answer(item_id, score)
+            row.n_answered = cat.n_answered
+            db.add(Response(session_id=row.id, position=cat.n_answered, item_id=item_id,
+                            params_version=row.params_version, answer=answer[:80],
+                            score=score, time_ms=time_ms, answered_at=self.clock()))
+            nxt = cat.next_item()
+            row.state = cat.to_json()
+            if nxt is None:
+                self._finish(db, row, cat)
+                return None
+            return self._view(row, cat)
+
+    def result(self, who: ParticipantContext, session_id: int) -> dict[str, Any]:
+        """A finished test's result for its participant (the level only if allowed)."""
+        with self._sessions() as db:
+            row = db.get(TestSession, session_id)
+            if row is None or row.participant_id != who.participant_id:
+                raise AccessDenied("not your test")
+            est = db.scalar(select(Estimate).where(Estimate.session_id == row.id))
+            out: dict[str, Any] = {"finished": est is not None, "n_answered": row.n_answered}
+            if est is not None and self.config.show_level_to_participant:
+                out["level"] = est.level
+            return out
+
+    # ---- teachers' views ----------------------------------------------------------
+    def participant_history(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
+        """Every finished test of a participant with θ̂, SE, level, and change since the
+        previous test and since intake (with whether the change is reliable)."""
+        with self._sessions() as db:
+            self._participant(db, actor, participant_id)
+            rows = db.execute(
+                select(TestSession.kind, TestSession.week, TestSession.n_answered,
+                       TestSession.finished_at, Estimate.theta, Estimate.se, Estimate.level,
+                       Estimate.level_probabilities)
+                .join(Estimate, Estimate.session_id == TestSession.id)
+                .where(TestSession.participant_id == participant_id)
+                .order_by(TestSession.week, TestSession.id)).all()
+        df = pd.DataFrame(rows, columns=["kind", "week", "items", "finished_at", "theta", "se",
+                                         "level", "level_probabilities"])
+        if df.empty:
+            return df
+        prev_t, prev_s = df["theta"].shift(), df["se"].shift()
+        df["change"] = df["theta"] - prev_t
+        df["change_se"] = np.sqrt(df["se"] ** 2 + prev_s**2)
+        df["change_reliable"] = [
+            bool(np.isfinite(pt)) and reliable_growth(pt, ps, t, s, self.config)
+            for pt, ps, t, s in zip(prev_t, prev_s, df["theta"], df["se"], strict=True)
+        ]
+        df["change_since_intake"] = df["theta"] - df["theta"].iloc[0]
+        df["change_since_intake_se"] = np.sqrt(df["se"] ** 2 + df["se"].iloc[0] ** 2)
+        return df
+
+    def cohort_progress(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
+        """One row per participant: track, latest θ̂/SE/level, P(next level), flags."""
+        cuts = self.bank.cuts
+        with self._sessions() as db:
+            cohort = self._cohort(db, actor, cohort_id)
+            people = db.scalars(select(Participant).where(Participant.cohort_id == cohort.id)
+                                .order_by(Participant.pseudonym)).all()
+            tests = db.execute(
+                select(TestSession.participant_id, TestSession.week, TestSession.finished_at,
+                       Estimate.theta, Estimate.se, Estimate.level)
+                .join(Estimate, Estimate.session_id == TestSession.id)
+                .join(Participant, Participant.id == TestSession.participant_id)
+                .where(Participant.cohort_id == cohort.id)
+                .order_by(TestSession.week, TestSession.id)).all()
+        by_person: dict[int, list[Any]] = {}
+        for t in tests:
+            by_person.setdefault(t.participant_id, []).append(t)
+        today = self.clock()
+        rows = []
+        for p in people:
+            hist = by_person.get(p.id, [])
+            week = self.current_week(p.intake_date)
+            last = hist[-1] if hist else None
+            days = None if last is None else (today - _aware(last.finished_at)).days
+            flags = participant_flags([(h.week, h.theta, h.se) for h in hist], cuts,
+                                      self.config, current_week=week,
+                                      days_since_last_test=days)
+            rows.append({
+                "participant_id": p.id, "pseudonym": p.pseudonym, "track": p.track,
+                "track_overridden": p.track != p.track_suggested, "language": p.language,
+                "week": week, "tests": len(hist),
+                "theta": None if last is None else last.theta,
+                "se": None if last is None else last.se,
+                "level": None if last is None else last.level,
+                "p_next_level": None if last is None else prob_above_next_cut(
+                    last.theta, last.se, cuts),
+                "ready_to_move_up": flags.ready_to_move_up, "stalled": flags.stalled,
+                "missed": flags.missed,
+            })
+        return pd.DataFrame(rows)
+
+    # ---- internals ----------------------------------------------------------------
+    def _due(self, db: Session, p: Participant) -> tuple[str | None, int]:
+        done = db.execute(select(TestSession.kind, TestSession.week).where(
+            TestSession.participant_id == p.id)).all()
+        if not any(k == "placement" for k, _ in done):
+            return "placement", 0
+        week = self.current_week(p.intake_date)
+        if week == 0 or any(k == "progress" and w == week for k, w in done):
+            return None, week
+        return "progress", week
+
+    def _new_cat(self, db: Session, p: Participant, kind: str) -> CATSession:
+        design = self._designs[kind]
+        seed = int(self._seeds.integers(2**31))
+        if kind == "placement":
+            return CATSession(self.bank.params, design, seed=seed)
+        last = db.execute(
+            select(TestSession.week, TestSession.finished_at, Estimate.theta, Estimate.se)
+            .join(Estimate, Estimate.session_id == TestSession.id)
+            .where(TestSession.participant_id == p.id)
+            .order_by(TestSession.finished_at.desc())).first()
+        week_now = self.current_week(p.intake_date)
+        mean, sd = weekly_prior(last.theta, last.se, week_now - last.week, self.config)
+        since = week_now - self.config.exclude_weeks
+        seen = db.scalars(
+            select(Response.item_id).join(TestSession, TestSession.id == Response.session_id)
+            .where(TestSession.participant_id == p.id, TestSession.week >= since)).all()
+        return CATSession(self.bank.params, design, seed=seed, prior_mean=mean, prior_sd=sd,
+                          exclude=set(seen))
+
+    def _restore(self, row: TestSession) -> CATSession:
+        if row.params_version != self.bank.config.params_version:
+            raise SessionError(
+                f"test {row.id} started with parameters {row.params_version}, the bank now "
+                f"has {self.bank.config.params_version}")
+        return CATSession.from_json(row.state, self.bank.params)
+
+    def _view(self, row: TestSession, cat: CATSession) -> ItemView:
+        item_id = cat.next_item()
+        if item_id is None:
+            raise SessionError("no item on screen")
+        return item_view(self.bank.items[item_id], row.id, cat.n_answered + 1, row.kind)
+
+    def _finish(self, db: Session, row: TestSession, cat: CATSession) -> None:
+        cuts = self.bank.cuts
+        probs = cat.level_probabilities(cuts)
+        db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se,
+                        level=max(probs, key=probs.__getitem__), level_probabilities=probs))
+        row.finished_at = self.clock()
+
+    def _new_lookup(self, db: Session) -> str:
+        for _ in range(100):
+            lookup = "".join(secrets.choice(CODE_ALPHABET) for _ in range(LOOKUP_LEN))
+            if db.scalar(select(func.count()).where(Participant.code_lookup == lookup)) == 0:
+                return lookup
+        raise RuntimeError("could not find a free access code")
+
+    def _cohort(self, db: Session, actor: TeacherContext, cohort_id: int) -> Cohort:
+        c = db.get(Cohort, cohort_id)
+        if c is None or c.organisation_id != actor.organisation_id or (
+            not actor.is_admin and c.teacher_id != actor.teacher_id
+        ):
+            raise AccessDenied("not your cohort")
+        return c
+
+    def _participant(self, db: Session, actor: TeacherContext, participant_id: int) -> Participant:
+        p = db.get(Participant, participant_id)
+        if p is None:
+            raise AccessDenied("not your participant")
+        self._cohort(db, actor, p.cohort_id)
+        return p
+
+    def _audit(self, db: Session, actor: TeacherContext, action: str, entity: str,
+               entity_id: int | None, reason: str | None, detail: dict[str, Any]) -> None:
+        db.add(AuditLog(at=self.clock(), actor=actor.username, action=action, entity=entity,
+                        entity_id=entity_id, reason=reason, detail=detail))
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+def enrol_many(service: Service, actor: TeacherContext, cohort_id: int,
+               intakes: Iterable[Intake]) -> list[Enrolled]:
+    """Enrol an intake list in one transaction (convenience for the CLI and the demo)."""
+    return service.enrol(actor, cohort_id, list(intakes))

@@ -1,0 +1,228 @@
+"""Storage and programme logic through the service, on SQLite and on PostgreSQL."""
+
+import dataclasses
+import datetime as dt
+
+import numpy as np
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import select, text
+
+from lang_assess.errors import SessionError
+from lang_assess.programme import ProgrammeConfig, load_config, suggest_track
+from lang_assess.service import AccessDenied, Intake, RateLimited, Service
+from lang_assess.store.db import make_engine, migrate
+from lang_assess.store.models import Base, Estimate, Participant, Response, TestSession
+
+START = dt.datetime(2026, 9, 7, 9, 0, tzinfo=dt.UTC)
+
+
+class Clock:
+    def __init__(self, now=START):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, **kw):
+        self.now += dt.timedelta(**kw)
+
+
+@pytest.fixture
+def world(db_url, nb_bank):
+    engine = make_engine(db_url)
+    migrate(engine)
+    clock = Clock()
+    svc = Service(engine, nb_bank, load_config(), clock=clock, seed=7)
+    org = svc.create_organisation("Kristiansand kommune")
+    svc.create_teacher(org, "kari", "kari-passord")
+    svc.create_teacher(org, "ola", "ola-passord")
+    svc.create_teacher(org, "admin", "admin-passord", is_admin=True)
+    kari, ola = svc.login_teacher("kari", "kari-passord"), svc.login_teacher("ola", "ola-passord")
+    admin = svc.login_teacher("admin", "admin-passord")
+    c1 = svc.create_cohort(kari, "Inntak september", START.date())
+    c2 = svc.create_cohort(ola, "Inntak august", START.date() - dt.timedelta(days=14))
+    people = svc.enrol(kari, c1, [
+        Intake("KRS-001", "ar", "f", 1990, 0, False),
+        Intake("KRS-002", "ti", "m", 1995, 9, True),
+        Intake("KRS-003", "uk", "f", 1985, 16, True, True),
+    ])
+    others = svc.enrol(ola, c2, [Intake("KRS-101", "so", "m", 1999, 4, None)])
+    yield dataclasses.make_dataclass("World", ["svc", "engine", "clock", "kari", "ola",
+                                               "admin", "c1", "c2", "people", "others"])(
+        svc, engine, clock, kari, ola, admin, c1, c2, people, others)
+    engine.dispose()
+
+
+def take_test(svc, bank, who, rng, p_right=0.7, stop_after=None):
+    view = svc.start_or_resume(who)
+    n = 0
+    while view is not None and (stop_after is None or n < stop_after):
+        item = bank.items[view.item_id]
+        right = rng.random() < p_right
+        if item.type == "ordering":
+            ans = "".join(item.key) if right else "".join(o.id for o in item.options)
+        else:
+            wrong = [o.id for o in item.options if o.id != item.key[0]]
+            ans = item.key[0] if right else wrong[0]
+        view = svc.answer(who, view.session_id, view.item_id, ans, time_ms=2500)
+        n += 1
+    return view, n
+
+
+def test_migrations_create_exactly_the_model_schema(world):
+    with world.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
+
+
+def test_codes_are_random_shown_once_and_stored_hashed(world):
+    codes = [p.code for p in world.people + world.others]
+    assert len(set(codes)) == len(codes)
+    with world.engine.connect() as conn:
+        dump = " ".join(str(r) for r in conn.execute(text("select * from participant")))
+    for code in codes:
+        assert code.split("-")[1] not in dump  # the secret half never reaches the database
+    assert [p.track for p in world.people] == [1, 2, 3]
+    assert world.others[0].track == 1  # 4 years of schooling, literacy not known
+
+
+def test_code_login_normalises_and_rate_limits(world):
+    svc, code = world.svc, world.people[1].code
+    assert svc.login_participant(code.lower().replace("-", " ")).pseudonym == "KRS-002"
+    wrong = code[:4] + "AAAA"
+    for _ in range(4):
+        with pytest.raises(AccessDenied):
+            svc.login_participant(wrong)
+    with pytest.raises(RateLimited) as err:
+        svc.login_participant(wrong)
+    assert err.value.minutes == 10
+    with pytest.raises(RateLimited):
+        svc.login_participant(code)  # locked, even with the right code
+    world.clock.advance(minutes=11)
+    assert svc.login_participant(code).pseudonym == "KRS-002"
+
+
+def test_placement_stores_every_answer_and_a_result(world, nb_bank):
+    who = world.svc.login_participant(world.people[1].code)
+    view, n = take_test(world.svc, nb_bank, who, np.random.default_rng(1))
+    assert view is None and 8 <= n <= 30
+    with world.engine.connect() as conn:
+        positions = conn.execute(select(Response.position).order_by(Response.position)).scalars()
+        assert list(positions) == list(range(1, n + 1))
+        est = conn.execute(select(Estimate)).one()
+    assert abs(sum(est.level_probabilities.values()) - 1) < 1e-9
+    assert est.level == max(est.level_probabilities, key=est.level_probabilities.get)
+    assert world.svc.start_or_resume(who) is None  # nothing more due this week
+
+
+def test_a_restarted_server_resumes_at_the_same_item(world, nb_bank):
+    who = world.svc.login_participant(world.people[0].code)
+    view, _ = take_test(world.svc, nb_bank, who, np.random.default_rng(2), stop_after=4)
+    restarted = Service(make_engine(str(world.engine.url.render_as_string(False))), nb_bank,
+                        load_config(), clock=world.clock)
+    again = restarted.start_or_resume(restarted.login_participant(world.people[0].code))
+    assert (again.item_id, again.position, again.session_id) == (
+        view.item_id, view.position, view.session_id)
+    with pytest.raises(SessionError, match="is not on screen"):
+        restarted.answer(who, view.session_id, "nb-A1-rea-001", "A")
+    with world.engine.connect() as conn:
+        assert conn.execute(select(Response.position)).scalars().all() == [1, 2, 3, 4]
+
+
+def test_a_participant_reaches_only_their_own_test(world, nb_bank):
+    a = world.svc.login_participant(world.people[0].code)
+    b = world.svc.login_participant(world.people[1].code)
+    view = world.svc.start_or_resume(a)
+    with pytest.raises(AccessDenied):
+        world.svc.answer(b, view.session_id, view.item_id, "A")
+    with pytest.raises(AccessDenied):
+        world.svc.result(b, view.session_id)
+
+
+def test_the_item_view_carries_no_key_or_parameter(world):
+    view = world.svc.start_or_resume(world.svc.login_participant(world.people[2].code))
+    fields = {f.name for f in dataclasses.fields(view)}
+    assert not fields & {"key", "a", "b", "c", "params"}
+    assert "key" not in repr(view)
+
+
+def test_a_teacher_sees_only_their_own_cohorts(world):
+    svc = world.svc
+    assert svc.cohorts(world.kari)["id"].tolist() == [world.c1]
+    assert sorted(svc.cohorts(world.admin)["id"]) == sorted([world.c1, world.c2])
+    with pytest.raises(AccessDenied):
+        svc.cohort_progress(world.ola, world.c1)
+    with pytest.raises(AccessDenied):
+        svc.participant_history(world.ola, world.people[0].participant_id)
+    with pytest.raises(AccessDenied):
+        svc.enrol(world.ola, world.c1, [Intake("X", "ar")])
+    assert len(svc.cohort_progress(world.admin, world.c1)) == 3
+
+
+def test_track_override_needs_a_reason_and_is_audited(world):
+    pid = world.people[1].participant_id
+    with pytest.raises(ValueError, match="needs a reason"):
+        world.svc.override_track(world.kari, pid, 3, " ")
+    world.svc.override_track(world.kari, pid, 3, "Master's degree; documents came late")
+    row = world.svc.cohort_progress(world.kari, world.c1).set_index("pseudonym").loc["KRS-002"]
+    assert row["track"] == 3 and bool(row["track_overridden"])
+    log = world.svc.audit_log(world.admin)
+    last = log.iloc[-1]
+    assert (last["action"], last["actor"], last["reason"]) == (
+        "override_track", "kari", "Master's degree; documents came late")
+    assert last["detail"] == {"from": 2, "to": 3, "suggested": 2}
+    with pytest.raises(AccessDenied):
+        world.svc.audit_log(world.kari)
+
+
+def test_weekly_tests_use_last_weeks_result_and_skip_recent_items(world, nb_bank):
+    svc, who = world.svc, world.svc.login_participant(world.people[1].code)
+    rng = np.random.default_rng(3)
+    take_test(svc, nb_bank, who, rng)
+    seen_by_week = {}
+    for week in range(1, 7):
+        world.clock.advance(days=7)
+        view = svc.start_or_resume(who)
+        assert view.kind == "progress"
+        _, n = take_test(svc, nb_bank, who, rng)
+        assert 5 <= n <= 15
+        assert svc.start_or_resume(who) is None  # one progress test a week
+        with world.engine.connect() as conn:
+            seen_by_week[week] = set(conn.execute(
+                select(Response.item_id).join(TestSession).where(TestSession.week == week)
+            ).scalars())
+    with world.engine.connect() as conn:
+        seen_by_week[0] = set(conn.execute(select(Response.item_id).join(TestSession)
+                                           .where(TestSession.week == 0)).scalars())
+    for week in range(1, 7):
+        for earlier in range(max(0, week - 4), week):
+            assert not seen_by_week[week] & seen_by_week[earlier], (week, earlier)
+    history = svc.participant_history(world.kari, world.people[1].participant_id)
+    assert history["week"].tolist() == list(range(7))
+    assert {"change", "change_se", "change_reliable", "change_since_intake"} <= set(history)
+
+
+def test_cohort_progress_flags_missed_tests(world, nb_bank):
+    world.clock.advance(days=10)
+    table = world.svc.cohort_progress(world.kari, world.c1)
+    assert table["missed"].all()  # nobody tested for ten days into the programme
+    assert {"ready_to_move_up", "stalled", "p_next_level", "level"} <= set(table)
+
+
+def test_track_rule_reads_its_thresholds_from_config(tmp_path):
+    cfg = tmp_path / "programme.yaml"
+    cfg.write_text("tracks: {track1_max_years: 3, track3_min_years: 12}\n")
+    conf = ProgrammeConfig.from_file(cfg)
+    assert suggest_track(5, None, False, conf) == 2
+    assert suggest_track(12, True, False, conf) == 3
+    cfg.write_text("tracks: {nonsense: 1}\n")
+    with pytest.raises(ValueError, match="unknown setting"):
+        ProgrammeConfig.from_file(cfg)
+
+
+def test_no_name_is_asked_for():
+    assert not {"name", "first_name", "last_name", "full_name"} & set(
+        Participant.__table__.columns.keys())
+    assert not {"name"} & {f.name for f in dataclasses.fields(Intake)}
