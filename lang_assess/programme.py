@@ -84,21 +84,21 @@ def suggest_track(
 
 
 def weekly_prior(
-    theta: float, se: float, weeks_since: int, config: ProgrammeConfig
-) -> tuple[float, float]:
+    theta: float | np.ndarray, se: float | np.ndarray, weeks_since: int, config: ProgrammeConfig
+) -> tuple[Any, Any]:
     """Prior (mean, SD) for a progress test ``weeks_since`` weeks after the last estimate:
-    last θ̂ plus the expected growth, SD widened by the growth uncertainty."""
+    last θ̂ plus the expected growth, SD widened by the growth uncertainty.  Scalars or
+    arrays (logits)."""
     w = max(1, weeks_since)
-    return theta + config.expected_growth * w, float(np.sqrt(se**2 + w * config.growth_sd**2))
+    return theta + config.expected_growth * w, np.sqrt(np.square(se) + w * config.growth_sd**2)
 
 
-def prob_above_next_cut(theta: float, se: float, cuts: CutScores) -> float:
-    """P(θ is above the cut over the current most likely level), normal approximation;
-    0 at the top level."""
-    k = int(cuts.level_index(theta))
-    if k >= len(cuts.cuts):
+def prob_above_next_cut(theta: float, se: float, cuts: CutScores, level: int) -> float:
+    """P(θ is above the cut over level index ``level``), normal approximation; 0 when
+    ``level`` is the top level."""
+    if level >= len(cuts.cuts):
         return 0.0
-    return float(1.0 - ndtr((cuts.cuts[k] - theta) / max(se, 1e-9)))
+    return float(1.0 - ndtr((cuts.cuts[level] - theta) / max(se, 1e-9)))
 
 
 def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now: float,
@@ -122,29 +122,31 @@ def participant_flags(
     cuts: CutScores,
     config: ProgrammeConfig,
     *,
+    course_level: int | None,
     current_week: int,
     days_since_last_test: int | None,
 ) -> Flags:
     """Flags from finished tests ``history`` = [(week, θ̂, SE)] in week order.
 
-    Ready to move up: P(θ above the next cut) ≥ ready_probability in the last
-    ``ready_consecutive`` weekly tests, which must be consecutive weeks.  Stalled: the
-    latest test is at least ``stalled_weeks`` after an earlier one, and growth since then
-    is not reliable.  Missed: no test for ``missed_after_days`` days.
+    Ready to move up: P(θ above the cut over the participant's ``course_level``) ≥
+    ready_probability in the last ``ready_consecutive`` tests, in consecutive weeks.
+    Stalled: the latest test is at least ``stalled_weeks`` after an earlier one, and the
+    growth since then is not reliable.  Missed: no test for ``missed_after_days`` days.
     """
     ready = False
     n = config.ready_consecutive
-    if len(history) >= n:
+    if course_level is not None and len(history) >= n:
         last = history[-n:]
         consecutive = all(b[0] - a[0] == 1 for a, b in itertools.pairwise(last))
         ready = consecutive and all(
-            prob_above_next_cut(t, s, cuts) >= config.ready_probability for _, t, s in last)
+            prob_above_next_cut(t, s, cuts, course_level) >= config.ready_probability
+            for _, t, s in last)
     stalled = False
     if history:
         week, theta, se = history[-1]
         earlier = [h for h in history if week - h[0] >= config.stalled_weeks]
         if earlier:
-            _w0, t0, s0 = earlier[-1]
+            _, t0, s0 = earlier[-1]
             stalled = not reliable_growth(t0, s0, theta, se, config)
     missed = days_since_last_test is None or days_since_last_test >= config.missed_after_days
     return Flags(ready, stalled, missed and current_week > 0)

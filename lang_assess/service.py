@@ -333,6 +333,22 @@ class Service:
             self._audit(db, actor, "override_track", "participant", p.id, reason.strip(),
                         {"from": old, "to": track, "suggested": p.track_suggested})
 
+    def move_up(self, actor: TeacherContext, participant_id: int, reason: str = "") -> str:
+        """Move a participant to the next course level (after the flag, or the teacher's
+        judgement); audited.  Returns the new level."""
+        labels = self.bank.cuts.labels
+        with self._sessions.begin() as db:
+            p = self._participant(db, actor, participant_id)
+            if p.course_level is None:
+                raise SessionError("the participant has no course level yet (no placement)")
+            k = labels.index(p.course_level)
+            if k + 1 >= len(labels):
+                raise ValueError(f"{p.course_level} is the highest level")
+            old, p.course_level = p.course_level, labels[k + 1]
+            self._audit(db, actor, "move_up", "participant", p.id, reason.strip() or None,
+                        {"from": old, "to": p.course_level})
+            return p.course_level
+
     def audit_log(self, actor: TeacherContext) -> pd.DataFrame:
         """The audit trail (admins only)."""
         if not actor.is_admin:
@@ -470,8 +486,9 @@ class Service:
             week = self.current_week(p.intake_date)
             last = hist[-1] if hist else None
             days = None if last is None else (today - _aware(last.finished_at)).days
+            level = None if p.course_level is None else cuts.labels.index(p.course_level)
             flags = participant_flags([(h.week, h.theta, h.se) for h in hist], cuts,
-                                      self.config, current_week=week,
+                                      self.config, course_level=level, current_week=week,
                                       days_since_last_test=days)
             rows.append({
                 "participant_id": p.id, "pseudonym": p.pseudonym, "track": p.track,
@@ -480,8 +497,9 @@ class Service:
                 "theta": None if last is None else last.theta,
                 "se": None if last is None else last.se,
                 "level": None if last is None else last.level,
-                "p_next_level": None if last is None else prob_above_next_cut(
-                    last.theta, last.se, cuts),
+                "course_level": p.course_level,
+                "p_next_level": None if last is None or level is None else prob_above_next_cut(
+                    last.theta, last.se, cuts, level),
                 "ready_to_move_up": flags.ready_to_move_up, "stalled": flags.stalled,
                 "missed": flags.missed,
             })
@@ -510,6 +528,7 @@ class Service:
             .order_by(TestSession.finished_at.desc())).first()
         week_now = self.current_week(p.intake_date)
         mean, sd = weekly_prior(last.theta, last.se, week_now - last.week, self.config)
+        mean, sd = float(mean), float(sd)
         since = week_now - self.config.exclude_weeks
         seen = db.scalars(
             select(Response.item_id).join(TestSession, TestSession.id == Response.session_id)
@@ -533,9 +552,14 @@ class Service:
     def _finish(self, db: Session, row: TestSession, cat: CATSession) -> None:
         cuts = self.bank.cuts
         probs = cat.level_probabilities(cuts)
-        db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se,
-                        level=max(probs, key=probs.__getitem__), level_probabilities=probs))
+        level = max(probs, key=probs.__getitem__)
+        db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se, level=level,
+                        level_probabilities=probs))
         row.finished_at = self.clock()
+        if row.kind == "placement":
+            p = db.get(Participant, row.participant_id)
+            if p is not None and p.course_level is None:
+                p.course_level = level  # the class the placement test puts them in
 
     def _new_lookup(self, db: Session) -> str:
         for _ in range(100):

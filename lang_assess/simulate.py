@@ -25,6 +25,7 @@ from lang_assess.cat.stop import StandardErrorTarget
 from lang_assess.irt.models import item_information, paired_probabilities
 from lang_assess.irt.params import ItemParameters
 from lang_assess.levels import CutScores
+from lang_assess.programme import ProgrammeConfig, participant_flags, weekly_prior
 
 _CHUNK_CELLS = 2_000_000  # simulees × items held in one batch
 
@@ -392,14 +393,13 @@ def simulate_weekly(
     true_theta: np.ndarray,
     *,
     seed: int,
-    exclude_weeks: int = 4,
-    weekly_growth_sd: float = 0.15,
+    config: ProgrammeConfig,
 ) -> WeeklyResult:
     """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
 
-    Each progress test starts from last week's posterior (mean θ̂, SD widened to
-    √(SE² + growth_sd²) for the growth a week may bring) and may not give any item the
-    simulee saw in the last ``exclude_weeks`` weeks.
+    As the service runs them: each progress test starts from :func:`weekly_prior` of last
+    week's result and may not give an item the simulee saw in the last
+    ``config.exclude_weeks`` weeks.
     """
     true = np.asarray(true_theta, dtype=float)
     n_sim, n_weeks = true.shape
@@ -413,14 +413,67 @@ def simulate_weekly(
             res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
         else:
             blocked = np.zeros((n_sim, params.n_items), dtype=bool)
-            recent = items[:, max(0, w - exclude_weeks) : w].reshape(n_sim, -1)
+            recent = items[:, max(0, w - config.exclude_weeks) : w].reshape(n_sim, -1)
             rows, cols = np.nonzero(recent >= 0)
             blocked[rows, recent[rows, cols]] = True
-            res = simulate(
-                params, progress, true[:, w], seed=seed + w, oracle=False, blocked=blocked,
-                prior_mean=theta[:, w - 1],
-                prior_sd=np.sqrt(se[:, w - 1] ** 2 + weekly_growth_sd**2),
-            )
+            mean, sd = weekly_prior(theta[:, w - 1], se[:, w - 1], 1, config)
+            res = simulate(params, progress, true[:, w], seed=seed + w, oracle=False,
+                           blocked=blocked, prior_mean=mean, prior_sd=sd)
         theta[:, w], se[:, w], length[:, w] = res.theta, res.se, res.length
         items[:, w, : res.items.shape[1]] = res.items
     return WeeklyResult(true, theta, se, length, items)
+
+
+def move_up_flag_accuracy(
+    result: WeeklyResult,
+    cuts: CutScores,
+    config: ProgrammeConfig,
+    *,
+    within_weeks: int = 2,
+    margin: float = 0.0,
+) -> dict[str, float]:
+    """How well the "ready to move up" flag follows the truth in a weekly simulation.
+
+    Each simulee starts in the course level of their placement estimate; when the flag
+    fires, the teacher moves them up a level.  A *crossing* is the first week the true θ
+    is above the cut over the current course level; it is *caught* when the flag fires in
+    that week or within ``within_weeks`` weeks after.  A *false alarm* is a flag fired
+    while the true θ is still below that cut.  Returns the counts, the share caught and
+    false alarms per simulee-week (weeks after placement).  With ``margin`` (logits) a
+    crossing counts from the week the true θ is that far above the cut; a flag fired
+    before then, with the true θ above the cut, is early but not false.
+    """
+    n_sim, n_weeks = result.theta.shape
+    caught = crossings = false_alarms = 0
+    top = len(cuts.cuts)
+    for p in range(n_sim):
+        level = int(cuts.level_index(result.theta[p, 0]))
+        crossed_at: int | None = None
+        for w in range(1, n_weeks):
+            bar = cuts.cuts[level] + margin if level < top else np.inf
+            if crossed_at is None and result.true_theta[p, w] >= bar:
+                crossed_at = w
+                crossings += 1
+            history = [(k, result.theta[p, k], result.se[p, k]) for k in range(1, w + 1)]
+            flags = participant_flags(history, cuts, config, course_level=level,
+                                      current_week=w, days_since_last_test=0)
+            if crossed_at is not None and w - crossed_at > within_weeks:
+                crossed_at = None  # missed this one; later catches do not count for it
+            if not flags.ready_to_move_up or level >= top:
+                continue
+            if result.true_theta[p, w] < cuts.cuts[level]:
+                false_alarms += 1
+            elif crossed_at is not None or result.true_theta[p, w] < bar:
+                caught += 1  # within the window, or early (above the cut, below the margin)
+                crossings += crossed_at is None
+            crossed_at = None
+            level += 1
+    weeks = n_sim * (n_weeks - 1)
+    return {
+        "crossings": crossings,
+        "caught_within": caught,
+        "share_caught": caught / crossings if crossings else float("nan"),
+        "false_alarms": false_alarms,
+        "false_alarm_rate": false_alarms / weeks,
+        "simulee_weeks": weeks,
+    }

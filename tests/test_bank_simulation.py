@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from lang_assess.bank.loader import load_bank
+from lang_assess.programme import load_config
 from lang_assess.simulate import simulate, simulate_weekly
 
 BANK = Path(__file__).resolve().parent.parent / "item_bank" / "nb"
@@ -47,7 +48,7 @@ def test_weekly_tests_never_repeat_an_item_within_four_weeks(bank):
     growth = rng.uniform(0.0, 0.08, n)  # logits a week
     truth = start[:, None] + growth[:, None] * np.arange(weeks)
     result = simulate_weekly(bank.params, bank.design("placement"), bank.design("progress"),
-                             truth, seed=42, exclude_weeks=4)
+                             truth, seed=42, config=load_config())
     assert result.items.shape[:2] == (n, weeks)
     assert np.all(result.length[:, 1:] >= 5)  # the bank never ran dry
     assert result.shortest_repeat_gap() > 4

@@ -226,3 +226,19 @@ def test_no_name_is_asked_for():
     assert not {"name", "first_name", "last_name", "full_name"} & set(
         Participant.__table__.columns.keys())
     assert not {"name"} & {f.name for f in dataclasses.fields(Intake)}
+
+
+def test_placement_sets_the_course_level_and_move_up_is_audited(world, nb_bank):
+    who = world.svc.login_participant(world.people[2].code)
+    take_test(world.svc, nb_bank, who, np.random.default_rng(5), p_right=0.5)
+    pid = world.people[2].participant_id
+    row = world.svc.cohort_progress(world.kari, world.c1).set_index("participant_id").loc[pid]
+    history = world.svc.participant_history(world.kari, pid)
+    assert row["course_level"] == history["level"].iloc[0]
+    labels = nb_bank.cuts.labels
+    new = world.svc.move_up(world.kari, pid, "ready: two strong weeks")
+    assert labels.index(new) == labels.index(row["course_level"]) + 1
+    last = world.svc.audit_log(world.admin).iloc[-1]
+    assert last["action"] == "move_up" and last["detail"]["to"] == new
+    with pytest.raises(AccessDenied):
+        world.svc.move_up(world.ola, pid)

@@ -84,6 +84,9 @@ class Participant(Base):
     track_suggested: Mapped[int] = mapped_column(Integer)
     track_override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     intake_date: Mapped[dt.date] = mapped_column(Date)
+    # the level of the class the participant is in: set by the placement test, raised
+    # when the teacher moves them up; "ready to move up" looks at the cut above it
+    course_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
