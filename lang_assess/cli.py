@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -78,6 +79,14 @@ def _parser() -> argparse.ArgumentParser:
     aud.add_argument("path")
     aud.add_argument("--force", action="store_true", help="remake every file")
 
+    dd = sub.add_parser("demo-data", help="fill the database with a simulated programme")
+    dd.add_argument("--participants", type=int, default=60)
+    dd.add_argument("--weeks", type=int, default=20)
+    dd.add_argument("--seed", type=int, default=2026)
+    dd.add_argument("--bank", default="item_bank/nb")
+    dd.add_argument("--if-empty", action="store_true",
+                    help="leave a database that already has data as it is")
+
     demo = sub.add_parser("demo", help="simulate the placement test on a synthetic bank")
     demo.add_argument("--items", type=int, default=500)
     demo.add_argument("--n", type=int, default=2000)
@@ -93,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "bank":
             return _bank(args)
+        if args.command == "demo-data":
+            return _demo_data(args)
         return _demo(args)
     except (LangAssessError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -251,6 +262,57 @@ def _expert_params(args: argparse.Namespace) -> int:
             w.writerow([it.id, "gpcm" if k > 1 else "2pl", f"{params.a[r]:.3f}", b, "0",
                         steps, RULE, 0])
     print(f"{target}: {len(items)} items")
+    return 0
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    """Build the demo programme through the service, or show what was built."""
+    import datetime as dt
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from lang_assess.bank.loader import load_bank
+    from lang_assess.demo import build_demo
+    from lang_assess.programme import load_config
+    from lang_assess.service import Service
+    from lang_assess.store.db import database_url, make_engine, migrate
+    from lang_assess.store.models import Participant
+
+    url = database_url()
+    engine = make_engine(url)
+    migrate(engine)
+    notes = Path(os.environ.get("LANG_ASSESS_DATA", "data")) / "demo-logins.txt"
+    with engine.connect() as conn:
+        existing = conn.scalar(select(func.count()).select_from(Participant))
+    if existing:
+        if not args.if_empty:
+            raise ValueError(f"{url} already has {existing} participants; point "
+                             "LANG_ASSESS_DB elsewhere or remove the file")
+        print(f"demo database {url}: {existing} participants already there")
+        if notes.exists():
+            print(notes.read_text(encoding="utf-8"), end="")
+        return 0
+    bank = load_bank(args.bank)
+    config = load_config()
+    print(f"building the demo programme in {url} (every test is a real adaptive test)…",
+          file=sys.stderr)
+    result = build_demo(
+        lambda clock: Service(engine, bank, config, clock=clock, seed=args.seed),
+        today=dt.date.today(), n_participants=args.participants, weeks=args.weeks,
+        seed=args.seed, progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+    )
+    lines = [f"teacher: {user} {password}" for user, password in result.teachers]
+    lines += [f"code: {code}   ({who}, new intake, placement test due)"
+              for who, code in result.codes]
+    text = "\n".join(lines) + "\n"
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_text("# demo only: real access codes are shown once and never stored\n"
+                     + text, encoding="utf-8")
+    print(f"{result.participants} participants in {len(result.cohorts)} cohorts, "
+          f"{result.tests} tests with {result.answers} answers, {result.missed} missed weeks, "
+          f"{result.moved_up} moves up")
+    print(text, end="")
     return 0
 
 

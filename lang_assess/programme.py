@@ -36,6 +36,7 @@ class ProgrammeConfig:
     ready_consecutive: int = 2
     stalled_weeks: int = 4
     reliable_change_z: float = 1.645
+    stalled_z: float = 0.0
     missed_after_days: int = 9
     max_failed_logins: int = 5
     lockout_minutes: int = 10
@@ -102,10 +103,11 @@ def prob_above_next_cut(theta: float, se: float, cuts: CutScores, level: int) ->
 
 
 def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now: float,
-                    config: ProgrammeConfig) -> bool:
-    """True when θ grew by more than measurement error explains (one-sided z test)."""
-    z = (theta_now - theta_then) / np.sqrt(se_then**2 + se_now**2)
-    return bool(z >= config.reliable_change_z)
+                    config: ProgrammeConfig, z: float | None = None) -> bool:
+    """True when θ grew by more than measurement error explains: Δθ / SE(Δθ) ≥ z
+    (default ``config.reliable_change_z``, a one-sided test)."""
+    ratio = (theta_now - theta_then) / np.sqrt(se_then**2 + se_now**2)
+    return bool(ratio >= (config.reliable_change_z if z is None else z))
 
 
 @dataclass(frozen=True)
@@ -131,7 +133,9 @@ def participant_flags(
     Ready to move up: P(θ above the cut over the participant's ``course_level``) ≥
     ready_probability in the last ``ready_consecutive`` tests, in consecutive weeks.
     Stalled: the latest test is at least ``stalled_weeks`` after an earlier one, and the
-    growth since then is not reliable.  Missed: no test for ``missed_after_days`` days.
+    growth since then is not above ``stalled_z`` standard errors (docs/programme.md says
+    why the default is 0 and not the reliable-change 1.645).  Missed: no test for
+    ``missed_after_days`` days.
     """
     ready = False
     n = config.ready_consecutive
@@ -147,6 +151,6 @@ def participant_flags(
         earlier = [h for h in history if week - h[0] >= config.stalled_weeks]
         if earlier:
             _, t0, s0 = earlier[-1]
-            stalled = not reliable_growth(t0, s0, theta, se, config)
+            stalled = not reliable_growth(t0, s0, theta, se, config, z=config.stalled_z)
     missed = days_since_last_test is None or days_since_last_test >= config.missed_after_days
     return Flags(ready, stalled, missed and current_week > 0)
