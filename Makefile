@@ -34,6 +34,7 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/lang-assess demo
+	$(BIN)/lang-assess demo-data --if-empty
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,7 +44,7 @@ test: $(STAMP) system-deps
 	$(BIN)/lang-assess bank validate item_bank/nb
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) system-deps
 	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python benchmarks/run_all.py
 
