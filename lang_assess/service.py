@@ -42,6 +42,7 @@ from lang_assess.store.models import (
     Cohort,
     Estimate,
     Organisation,
+    ParamVersion,
     Participant,
     Response,
     Teacher,
@@ -382,6 +383,7 @@ class Service:
             if kind is None:
                 return None
             cat = self._new_cat(db, p, kind)
+            self._register_params_version(db)
             row = TestSession(participant_id=p.id, kind=kind, week=week,
                               params_version=self.bank.config.params_version,
                               state=cat.to_json(), n_answered=0, started_at=self.clock())
@@ -560,6 +562,16 @@ class Service:
             p = db.get(Participant, row.participant_id)
             if p is not None and p.course_level is None:
                 p.course_level = level  # the class the placement test puts them in
+
+    def _register_params_version(self, db: Session) -> None:
+        """Record the bank's parameter version the first time a test uses it."""
+        language, version = self.bank.config.language, self.bank.config.params_version
+        known = db.scalar(select(ParamVersion).where(ParamVersion.language == language,
+                                                     ParamVersion.version == version))
+        if known is None:
+            sources = sorted({src for _, src, _ in self.bank.provenance.values()})
+            db.add(ParamVersion(language=language, version=version, is_current=True,
+                                source="; ".join(sources) or "unknown"))
 
     def _new_lookup(self, db: Session) -> str:
         for _ in range(100):

@@ -48,7 +48,7 @@ def test_ready_needs_two_consecutive_confident_weeks_above_the_course_level():
 
 
 def test_stalled_and_missed():
-    flat = [(w, -0.5 + 0.01 * w, 0.3) for w in range(1, 6)]
+    flat = [(w, -0.5 - 0.01 * w, 0.3) for w in range(1, 6)]
     growing = [(w, -1.5 + 0.3 * w, 0.3) for w in range(1, 6)]
     f = participant_flags(flat, CUTS, CFG, course_level=2, current_week=5,
                           days_since_last_test=1)

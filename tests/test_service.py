@@ -13,7 +13,14 @@ from lang_assess.errors import SessionError
 from lang_assess.programme import ProgrammeConfig, load_config, suggest_track
 from lang_assess.service import AccessDenied, Intake, RateLimited, Service
 from lang_assess.store.db import make_engine, migrate
-from lang_assess.store.models import Base, Estimate, Participant, Response, TestSession
+from lang_assess.store.models import (
+    Base,
+    Estimate,
+    ParamVersion,
+    Participant,
+    Response,
+    TestSession,
+)
 
 START = dt.datetime(2026, 9, 7, 9, 0, tzinfo=dt.UTC)
 
@@ -112,6 +119,9 @@ def test_placement_stores_every_answer_and_a_result(world, nb_bank):
         positions = conn.execute(select(Response.position).order_by(Response.position)).scalars()
         assert list(positions) == list(range(1, n + 1))
         est = conn.execute(select(Estimate)).one()
+        version = conn.execute(select(ParamVersion)).one()
+    assert (version.language, version.version, version.is_current) == ("nb", "v0", True)
+    assert "expert rule v0" in version.source
     assert abs(sum(est.level_probabilities.values()) - 1) < 1e-9
     assert est.level == max(est.level_probabilities, key=est.level_probabilities.get)
     assert world.svc.start_or_resume(who) is None  # nothing more due this week
