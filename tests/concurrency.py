@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import time
 
 import numpy as np
+from programme_helpers import NOW, new_programme, simulated_answer
 from sqlalchemy import func, select
 
 from lang_assess.programme import load_config
-from lang_assess.service import Intake, Service
-from lang_assess.store.db import make_engine, migrate
+from lang_assess.service import Service
+from lang_assess.store.db import make_engine
 from lang_assess.store.models import Response
-
-NOW = dt.datetime(2026, 9, 7, 9, 0, tzinfo=dt.UTC)
-
-
-def _answer(bank, view, rng):
-    item = bank.items[view.item_id]
-    if item.type == "ordering":
-        return "".join(item.key) if rng.random() < 0.6 else "".join(o.id for o in item.options)
-    return item.key[0] if rng.random() < 0.6 else item.options[-1].id
 
 
 def _worker(url, bank, codes, seconds, write_fd, seed):
@@ -37,7 +28,8 @@ def _worker(url, bank, codes, seconds, write_fd, seed):
             view = svc.start_or_resume(who)
             while view is not None and time.monotonic() < end:
                 t0 = time.perf_counter()
-                view = svc.answer(who, view.session_id, view.item_id, _answer(bank, view, rng))
+                answer = simulated_answer(bank, view, rng)
+                view = svc.answer(who, view.session_id, view.item_id, answer)
                 latencies.append(time.perf_counter() - t0)
                 acknowledged += 1
             if time.monotonic() >= end:
@@ -52,17 +44,8 @@ def _worker(url, bank, codes, seconds, write_fd, seed):
 
 def run_concurrent(url: str, bank, *, participants: int, seconds: float) -> dict:
     """Run ``participants`` processes answering for ``seconds``; count what was stored."""
-    engine = make_engine(url)
-    migrate(engine)
-    svc = Service(engine, bank, load_config(), clock=lambda: NOW, seed=5)
-    org = svc.create_organisation("Concurrency")
-    svc.create_teacher(org, "t", "password1")
-    teacher = svc.login_teacher("t", "password1")
-    cohort = svc.create_cohort(teacher, "Inntak", NOW.date())
     per_process = max(3, int(seconds / 3))  # a placement test takes a few seconds here
-    enrolled = svc.enrol(teacher, cohort, [Intake(f"C{i:04d}", "ar")
-                                           for i in range(participants * per_process)])
-    engine.dispose()
+    enrolled = new_programme(url, bank, participants * per_process, prefix="C")
     children = []
     for k in range(participants):
         codes = [e.code for e in enrolled[k * per_process:(k + 1) * per_process]]

@@ -1,28 +1,20 @@
 """A test killed with SIGKILL at a random point resumes with every answer, none twice."""
 
-import datetime as dt
 import os
 import random
 import signal
 
 import numpy as np
 import pytest
+from programme_helpers import NOW, new_programme, simulated_answer
 from sqlalchemy import select
 
 from lang_assess.programme import load_config
-from lang_assess.service import Intake, Service
-from lang_assess.store.db import make_engine, migrate
+from lang_assess.service import Service
+from lang_assess.store.db import make_engine
 from lang_assess.store.models import Estimate, Response, TestSession
 
 RUNS = 50
-NOW = dt.datetime(2026, 9, 7, 9, 0, tzinfo=dt.UTC)
-
-
-def answer_for(bank, view, rng):
-    item = bank.items[view.item_id]
-    if item.type == "ordering":
-        return "".join(item.key) if rng.random() < 0.6 else "".join(o.id for o in item.options)
-    return item.key[0] if rng.random() < 0.6 else item.options[0].id
 
 
 def child(url, bank, code, write_fd, seed):
@@ -34,7 +26,7 @@ def child(url, bank, code, write_fd, seed):
         view = svc.start_or_resume(who)
         while view is not None:
             done = view
-            view = svc.answer(who, view.session_id, view.item_id, answer_for(bank, view, rng))
+            view = svc.answer(who, view.session_id, view.item_id, simulated_answer(bank, view, rng))
             os.write(write_fd, f"{done.position} {done.item_id}\n".encode())
     finally:
         os._exit(0)
@@ -43,15 +35,7 @@ def child(url, bank, code, write_fd, seed):
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_fifty_kills_at_random_points(tmp_path, nb_bank):
     url = f"sqlite:///{tmp_path / 'kill.sqlite'}"
-    engine = make_engine(url)
-    migrate(engine)
-    svc = Service(engine, nb_bank, load_config(), clock=lambda: NOW, seed=3)
-    org = svc.create_organisation("Kill test")
-    svc.create_teacher(org, "teacher", "password1")
-    teacher = svc.login_teacher("teacher", "password1")
-    cohort = svc.create_cohort(teacher, "Inntak", NOW.date())
-    people = svc.enrol(teacher, cohort, [Intake(f"K{i:03d}", "ar") for i in range(RUNS)])
-    engine.dispose()
+    people = new_programme(url, nb_bank, RUNS, prefix="K")
     rnd = random.Random(11)
     for run, person in enumerate(people):
         kill_after = rnd.randint(0, 20)  # answers reported before the kill
@@ -90,7 +74,7 @@ def test_fifty_kills_at_random_points(tmp_path, nb_bank):
         rng = np.random.default_rng(1000 + run)
         while view is not None:
             view = resumed.answer(who, view.session_id, view.item_id,
-                                  answer_for(nb_bank, view, rng))
+                                  simulated_answer(nb_bank, view, rng))
         with resumed.engine.connect() as conn:
             session = conn.execute(select(TestSession).where(
                 TestSession.participant_id == person.participant_id)).one()

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from programme_helpers import simulated_answer
 from sqlalchemy import select, text
 
 from lang_assess.errors import SessionError
@@ -66,13 +67,7 @@ def take_test(svc, bank, who, rng, p_right=0.7, stop_after=None):
     view = svc.start_or_resume(who)
     n = 0
     while view is not None and (stop_after is None or n < stop_after):
-        item = bank.items[view.item_id]
-        right = rng.random() < p_right
-        if item.type == "ordering":
-            ans = "".join(item.key) if right else "".join(o.id for o in item.options)
-        else:
-            wrong = [o.id for o in item.options if o.id != item.key[0]]
-            ans = item.key[0] if right else wrong[0]
+        ans = simulated_answer(bank, view, rng, p_right)
         view = svc.answer(who, view.session_id, view.item_id, ans, time_ms=2500)
         n += 1
     return view, n
