@@ -87,6 +87,9 @@ def _parser() -> argparse.ArgumentParser:
     dd.add_argument("--if-empty", action="store_true",
                     help="leave a database that already has data as it is")
 
+    srv = sub.add_parser("serve", help="serve the participant test page with Voila")
+    srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8866")))
+
     demo = sub.add_parser("demo", help="simulate the placement test on a synthetic bank")
     demo.add_argument("--items", type=int, default=500)
     demo.add_argument("--n", type=int, default=2000)
@@ -104,6 +107,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _bank(args)
         if args.command == "demo-data":
             return _demo_data(args)
+        if args.command == "serve":
+            return _serve(args)
         return _demo(args)
     except (LangAssessError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
@@ -314,6 +319,32 @@ def _demo_data(args: argparse.Namespace) -> int:
           f"{result.moved_up} moves up")
     print(text, end="")
     return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run Voila for the participant page; print its URL and the demo logins."""
+    import subprocess
+    from pathlib import Path
+
+    from lang_assess.serve import REPO, TEST_PAGE, voila_command
+    from lang_assess.store.db import make_engine, migrate
+
+    data = Path(os.environ.get("LANG_ASSESS_DATA", REPO / "data")).resolve()
+    env = {**os.environ, "LANG_ASSESS_DATA": str(data)}
+    for name, sub_dir in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "share"),
+                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+        env.setdefault(name, str(data / "jupyter" / sub_dir))
+    os.environ["LANG_ASSESS_DATA"] = str(data)
+    migrate(make_engine())
+    print("participant test page:")
+    print(f"http://127.0.0.1:{args.port}/", flush=True)
+    logins = data / "demo-logins.txt"
+    if logins.exists():
+        for line in logins.read_text(encoding="utf-8").splitlines():
+            if line.startswith(("teacher:", "code:")):
+                print(line)
+    print("(teacher dashboards: issue 6; Ctrl-C stops the server)", flush=True)
+    return subprocess.call(voila_command(TEST_PAGE, args.port), env=env)
 
 
 def _demo(args: argparse.Namespace) -> int:

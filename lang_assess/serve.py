@@ -1,0 +1,29 @@
+"""Serving the pages with Voila: one server per audience, nothing but the page exposed.
+
+The participant page runs in its own Voila server in single-notebook mode, so there is no
+file browser, no other notebook and no code: sources stripped, tracebacks off.  Idle
+kernels are culled and a pool of preheated kernels lets a class start together.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+TEST_PAGE = REPO / "dashboards" / "test.ipynb"
+
+
+def voila_command(notebook: Path, port: int, *, pool_size: int = 4,
+                  cull_idle_seconds: int = 900) -> list[str]:
+    """The Voila command line for one page on 127.0.0.1:``port``."""
+    return [
+        sys.executable, "-m", "voila", str(notebook),
+        f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
+        "--show_tracebacks=False", "--strip_sources=True",
+        "--preheat_kernel=True", f"--pool_size={pool_size}",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
+        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_connected=False",
+        "--VoilaConfiguration.file_allowlist=[]",
+    ]
