@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_cat.py", "bench_concurrency.py"]
+BENCHMARKS = ["bench_cat.py", "bench_concurrency.py", "bench_participants.py"]
 
 if __name__ == "__main__":
     for name in BENCHMARKS:

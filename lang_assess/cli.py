@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
     srv = sub.add_parser("serve", help="serve the participant test page with Voila")
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8866")))
+    srv.add_argument("--pool-size", type=int, default=30,
+                     help="preheated kernels (a class of 30 starts together)")
 
     demo = sub.add_parser("demo", help="simulate the placement test on a synthetic bank")
     demo.add_argument("--items", type=int, default=500)
@@ -344,7 +346,8 @@ def _serve(args: argparse.Namespace) -> int:
             if line.startswith(("teacher:", "code:")):
                 print(line)
     print("(teacher dashboards: issue 6; Ctrl-C stops the server)", flush=True)
-    return subprocess.call(voila_command(TEST_PAGE, args.port), env=env)
+    return subprocess.call(voila_command(TEST_PAGE, args.port, pool_size=args.pool_size),
+                           env=env)
 
 
 def _demo(args: argparse.Namespace) -> int:

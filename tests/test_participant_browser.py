@@ -35,7 +35,7 @@ def site(tmp_path_factory, nb_bank):
     teacher = svc.login_teacher("teacher", "password1")
     today = svc.create_cohort(teacher, "Inntak i dag", now.date())
     people = {e.pseudonym: e for e in svc.enrol(teacher, today, [
-        Intake(f"pseudo-B{i:02d}", "ar") for i in range(8)])}  # no base64 look-alike
+        Intake(f"pseudo-B{i:02d}", "ar") for i in range(9)])}  # no base64 look-alike
     earlier = svc.create_cohort(teacher, "Inntak forrige uke", now.date() - dt.timedelta(days=8))
     weekly = svc.enrol(teacher, earlier, [Intake("pseudo-W01", "ti")])[0]
     at_intake = Service(engine, nb_bank, load_config(), seed=2,
@@ -253,3 +253,44 @@ def axe(page):
     result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return {v["id"]: [n["target"] for n in v["nodes"]][:5] for v in result["violations"]
             if v["impact"] in ("serious", "critical")}
+
+
+def tab_to(page, predicate_js, limit=60):
+    """Press Tab until the focused element satisfies ``predicate_js`` (a JS arrow fn)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"({predicate_js})(document.activeElement)"):
+            return
+    raise AssertionError(f"keyboard focus never reached {predicate_js}")
+
+
+def test_keyboard_only(site):
+    person = site["people"]["pseudo-B07"]
+    page = site["browser"].new_page(viewport=LAPTOP)
+    page.goto(site["server"].url, timeout=90_000)
+    page.wait_for_selector(".la-lang-nb")
+    tab_to(page, "e => e.closest('.la-lang-nb') !== null")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".la-code input")
+    tab_to(page, "e => e.tagName === 'INPUT'")
+    page.keyboard.type(person.code)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("text=Trykk på sola.")
+    tab_to(page, "e => e.tagName === 'BUTTON' && e.innerText.trim() === '2'")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("button.mod-primary")
+    tab_to(page, "e => e.classList.contains('mod-primary')")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".la-choice")
+    outline = page.evaluate("""() => { const b = document.querySelector('button.la-choice');
+        b.focus(); return getComputedStyle(b).outlineStyle; }""")
+    assert outline != "none"  # focus is visible
+    page.keyboard.press("Enter")  # the focused first option
+    tab_to(page, "e => e.classList.contains('mod-primary')")
+    page.keyboard.press("Enter")
+    page.wait_for_function(
+        "() => document.querySelector('.la-progress')?.dataset.position === '2'"
+        " || document.querySelector('.la-end')", timeout=60_000)
+    rows, positions, _ = session_of(site, person.code)
+    assert positions[rows[0].id] == [1]
+    page.close()

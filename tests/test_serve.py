@@ -15,7 +15,7 @@ SCRIPT = Path(sys.executable).parent / "lang-assess"
 def test_serve_prints_the_url_and_logins_and_hides_the_notebook(tmp_path):
     (tmp_path / "demo-logins.txt").write_text("teacher: kari pw\ncode: ABCD-EFGH (x)\n")
     port = free_port()
-    proc = subprocess.Popen([str(SCRIPT), "serve", "--port", str(port)],
+    proc = subprocess.Popen([str(SCRIPT), "serve", "--port", str(port), "--pool-size", "1"],
                             env={**os.environ, "LANG_ASSESS_DATA": str(tmp_path)},
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             start_new_session=True)

@@ -130,9 +130,11 @@ class ParticipantTestApp:
         self.code_box = widgets.Text(placeholder="ABCD-EFGH",
                                      description=self.t("login.code_label"),
                                      style={"description_width": "initial"},
+                                     continuous_update=False,
                                      layout=widgets.Layout(width="100%"))
         self.code_box.add_class("la-code")
-        self.code_box.on_submit(lambda _w: self.login())
+        # the value arrives on Enter (or when focus leaves): Enter logs in
+        self.code_box.observe(lambda _change: self.login(), names="value")
         self.message = self._html(message, "la-message")
         self._show(widgets.HTML(f"<h1>{html.escape(self.t('login.title'))}</h1>"),
                    self._html(self.t("login.code_help")), self.code_box,
@@ -141,6 +143,8 @@ class ParticipantTestApp:
 
     def login(self) -> None:
         """Check the code; rate limiting gives a friendly wait message."""
+        if self.who is not None or not self.code_box.value.strip():
+            return  # already in (Enter and Start both fired), or nothing typed yet
         try:
             self.who = self.service.login_participant(self.code_box.value)
         except RateLimited as exc:
