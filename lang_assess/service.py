@@ -14,7 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -605,8 +605,3 @@ def _aware(t: dt.datetime) -> dt.datetime:
     """SQLite returns naive datetimes for timezone-aware columns: they are UTC."""
     return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
-
-def enrol_many(service: Service, actor: TeacherContext, cohort_id: int,
-               intakes: Iterable[Intake]) -> list[Enrolled]:
-    """Enrol an intake list in one transaction (convenience for the CLI and the demo)."""
-    return service.enrol(actor, cohort_id, list(intakes))
