@@ -495,6 +495,7 @@ class Service:
             rows.append({
                 "participant_id": p.id, "pseudonym": p.pseudonym, "track": p.track,
                 "track_overridden": p.track != p.track_suggested, "language": p.language,
+                "gender": p.gender, "birth_year": p.birth_year,
                 "week": week, "tests": len(hist),
                 "theta": None if last is None else last.theta,
                 "se": None if last is None else last.se,
@@ -506,6 +507,22 @@ class Service:
                 "missed": flags.missed,
             })
         return pd.DataFrame(rows)
+
+    def cohort_tests(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
+        """Every finished test of a cohort: participant_id, pseudonym, kind, week, items,
+        theta, se, level, finished_at (one row per test, in week order)."""
+        with self._sessions() as db:
+            cohort = self._cohort(db, actor, cohort_id)
+            rows = db.execute(
+                select(Participant.id, Participant.pseudonym, TestSession.kind,
+                       TestSession.week, TestSession.n_answered, Estimate.theta, Estimate.se,
+                       Estimate.level, TestSession.finished_at)
+                .join(TestSession, TestSession.participant_id == Participant.id)
+                .join(Estimate, Estimate.session_id == TestSession.id)
+                .where(Participant.cohort_id == cohort.id)
+                .order_by(TestSession.week, Participant.id)).all()
+        return pd.DataFrame(rows, columns=["participant_id", "pseudonym", "kind", "week",
+                                           "items", "theta", "se", "level", "finished_at"])
 
     # ---- internals ----------------------------------------------------------------
     def _due(self, db: Session, p: Participant) -> tuple[str | None, int]:

@@ -1,0 +1,160 @@
+"""What the teacher dashboards show, as plain functions over the service's tables.
+
+The dashboards (Voila, issue 6) only lay these out.  Inputs are the DataFrames from
+:meth:`Service.cohort_tests` (one row per finished test) and :meth:`Service.cohort_progress`
+(one row per participant); outputs are DataFrames, export bytes and plotly figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lang_assess.levels import CutScores
+
+STATUS_READY = "ready to move up"
+STATUS_ACTION = "needs action"
+STATUS_ON_TRACK = "on track"
+AGE_GROUPS = ((18, 29, "18–29"), (30, 39, "30–39"), (40, 55, "40–55"), (56, 120, "56+"))
+
+
+def status_label(ready: bool, stalled: bool, missed: bool) -> str:
+    """One status a teacher acts on: ready to move up, needs action (stalled or missed
+    tests), or on track.  Ready wins: moving up is the action."""
+    if ready:
+        return STATUS_READY
+    if stalled or missed:
+        return STATUS_ACTION
+    return STATUS_ON_TRACK
+
+
+def with_status(progress: pd.DataFrame) -> pd.DataFrame:
+    """The cohort progress table with a ``status`` column."""
+    out = progress.copy()
+    out["status"] = [status_label(bool(r), bool(s), bool(m)) for r, s, m in
+                     zip(out["ready_to_move_up"], out["stalled"], out["missed"], strict=True)]
+    return out
+
+
+def flag_counts(progress: pd.DataFrame) -> dict[str, int]:
+    """How many participants are ready to move up, stalled, missed a test."""
+    return {
+        "ready_to_move_up": int(progress["ready_to_move_up"].sum()),
+        "stalled": int(progress["stalled"].sum()),
+        "missed": int(progress["missed"].sum()),
+    }
+
+
+def level_distribution_by_week(tests: pd.DataFrame, labels: tuple[str, ...]) -> pd.DataFrame:
+    """Participants at each CEFR level in each programme week (their latest test so far).
+
+    ``tests``: columns participant_id, week, level.  Returns a (weeks × levels) count table.
+    """
+    if tests.empty:
+        return pd.DataFrame(columns=list(labels))
+    weeks = range(int(tests["week"].min()), int(tests["week"].max()) + 1)
+    latest = tests.sort_values(["participant_id", "week"])
+    rows = {}
+    for w in weeks:
+        current = latest[latest["week"] <= w].groupby("participant_id").tail(1)
+        rows[w] = current["level"].value_counts().reindex(list(labels), fill_value=0)
+    table = pd.DataFrame(rows).T
+    table.index.name = "week"
+    return table
+
+
+def age_group(birth_year: int | None, today: dt.date) -> str:
+    """Age band of a participant (for growth by age group)."""
+    if birth_year is None:
+        return "unknown"
+    age = today.year - birth_year
+    return next((label for lo, hi, label in AGE_GROUPS if lo <= age <= hi), "unknown")
+
+
+def growth_per_week(tests: pd.DataFrame) -> pd.Series:
+    """Each participant's growth in logits a week: the least-squares slope of θ̂ over
+    weeks (NaN with fewer than three tests)."""
+    def slope(g: pd.DataFrame) -> float:
+        if len(g) < 3:
+            return float("nan")
+        x = g["week"].to_numpy(float)
+        y = g["theta"].to_numpy(float)
+        x = x - x.mean()
+        return float((x * (y - y.mean())).sum() / (x * x).sum())
+
+    return tests.groupby("participant_id")[["week", "theta"]].apply(slope)
+
+
+def growth_by_group(tests: pd.DataFrame, participants: pd.DataFrame, by: str) -> pd.DataFrame:
+    """Median growth a week and the number of participants for each value of ``by``
+    (track, gender or age_group); groups under 5 people are marked ``small``."""
+    growth = growth_per_week(tests).rename("growth").reset_index()
+    merged = growth.merge(participants, left_on="participant_id", right_on="participant_id")
+    table = merged.groupby(by)["growth"].agg(median="median", n="count").reset_index()
+    table["small"] = table["n"] < 5
+    return table
+
+
+def track_median(tests: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    """Median θ̂ per track and week (for comparing a participant with their track)."""
+    merged = tests.merge(participants[["participant_id", "track"]], on="participant_id")
+    return merged.groupby(["track", "week"])["theta"].median().reset_index()
+
+
+def export_csv(table: pd.DataFrame) -> bytes:
+    """The table as UTF-8 CSV (with BOM, so Excel reads æøå) for case workers."""
+    return table.to_csv(index=False).encode("utf-8-sig")
+
+
+def export_excel(table: pd.DataFrame, sheet: str = "Cohort") -> bytes:
+    """The table as an .xlsx workbook."""
+    buffer = io.BytesIO()
+    with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
+        table.to_excel(writer, sheet_name=sheet[:31], index=False)
+    return buffer.getvalue()
+
+
+def trajectory_figure(tests: pd.DataFrame, participant_id: int, cuts: CutScores,
+                      median: pd.DataFrame | None = None, track: int | None = None) -> Any:
+    """θ̂ over weeks with a ±1.96 SE band, CEFR bands drawn behind, and the track median."""
+    import plotly.graph_objects as go
+
+    mine = tests[tests["participant_id"] == participant_id].sort_values("week")
+    fig = go.Figure()
+    edges = [cuts.cuts[0] - 1.5, *cuts.cuts, cuts.cuts[-1] + 1.5]
+    for k, label in enumerate(cuts.labels):
+        fig.add_hrect(y0=edges[k], y1=edges[k + 1], line_width=0, opacity=0.08 + 0.04 * (k % 2),
+                      fillcolor="#4063a8", annotation_text=label, annotation_position="left")
+    upper, lower = mine["theta"] + 1.96 * mine["se"], mine["theta"] - 1.96 * mine["se"]
+    fig.add_trace(go.Scatter(x=[*mine["week"], *mine["week"][::-1]],
+                             y=[*upper, *lower[::-1]], fill="toself", line_width=0,
+                             fillcolor="rgba(11,87,208,0.15)", name="95 %", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=mine["week"], y=mine["theta"], mode="lines+markers",
+                             name="θ", line_color="#0b57d0"))
+    if median is not None and track is not None:
+        m = median[median["track"] == track]
+        fig.add_trace(go.Scatter(x=m["week"], y=m["theta"], mode="lines", name=f"track {track}",
+                                 line={"dash": "dash", "color": "#555555"}))
+    fig.update_layout(xaxis_title="week", yaxis_title="ability (logits)", height=380,
+                      margin={"l": 60, "r": 10, "t": 10, "b": 40})
+    return fig
+
+
+def level_distribution_figure(table: pd.DataFrame) -> Any:
+    """Stacked bars: participants at each CEFR level, week by week."""
+    import plotly.graph_objects as go
+
+    fig = go.Figure([go.Bar(x=table.index, y=table[level], name=str(level))
+                     for level in table.columns])
+    fig.update_layout(barmode="stack", xaxis_title="week", yaxis_title="participants",
+                      height=340, margin={"l": 50, "r": 10, "t": 10, "b": 40})
+    return fig
+
+
+def ability_scale(theta: float | np.ndarray) -> np.ndarray:
+    """θ on a readable 0–100 scale (θ −3 → 0, θ +3 → 100), clipped."""
+    return np.clip((np.asarray(theta, dtype=float) + 3.0) / 6.0 * 100.0, 0.0, 100.0)
