@@ -1,0 +1,134 @@
+"""The teacher's cohort overview (a first dashboard; issue 6 adds the rest).
+
+A teacher logs in with a password; the page then offers only the cohorts the service
+lets that teacher see.  Numbers come from :mod:`lang_assess.cohort_views`; access codes
+and answer keys are never shown here.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+import ipywidgets as widgets
+import pandas as pd
+
+from lang_assess.cohort_views import (
+    flag_counts,
+    level_distribution_by_week,
+    level_distribution_figure,
+    with_status,
+)
+from lang_assess.service import AccessDenied, Service, TeacherContext
+
+COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "status"]
+TEXT = {
+    "nb": {"title": "Lærer", "user": "Brukernavn", "password": "Passord", "login": "Logg inn",
+           "wrong": "Feil brukernavn eller passord.", "cohort": "Gruppe",
+           "ready": "Klar til å gå videre", "stalled": "Står stille", "missed": "Mangler test",
+           "levels": "Nivå uke for uke", "nobody": "Ingen."},
+    "en": {"title": "Teacher", "user": "User name", "password": "Password", "login": "Log in",
+           "wrong": "Wrong user name or password.", "cohort": "Cohort",
+           "ready": "Ready to move up", "stalled": "Stalled", "missed": "Missed a test",
+           "levels": "Levels week by week", "nobody": "Nobody."},
+}
+
+
+class TeacherDashboard:
+    """Login, then the overview of one cohort at a time; ``root`` is the widget."""
+
+    def __init__(self, service: Service, language: str = "nb") -> None:
+        self.service = service
+        self.language = language
+        self.teacher: TeacherContext | None = None
+        self.root = widgets.VBox()
+        self.root.add_class("la-dashboard")
+        self.show_login()
+
+    def t(self, key: str) -> str:
+        """A dashboard label in the chosen UI language (bokmål or English)."""
+        return TEXT[self.language][key]
+
+    def show_login(self, message: str = "") -> None:
+        """User name and password."""
+        self.user = widgets.Text(description=self.t("user"), style={"description_width": "8em"})
+        self.password = widgets.Password(description=self.t("password"),
+                                         style={"description_width": "8em"})
+        button = widgets.Button(description=self.t("login"), button_style="primary")
+        button.on_click(lambda _b: self.login())
+        self.root.children = (widgets.HTML(f"<h1>{self.t('title')}</h1>"), self.user,
+                              self.password, button,
+                              widgets.HTML(f"<p class='la-message'>{html.escape(message)}</p>"))
+
+    def login(self) -> None:
+        """Check the password; on success show the first cohort."""
+        try:
+            self.teacher = self.service.login_teacher(self.user.value, self.password.value)
+        except AccessDenied:
+            self.show_login(self.t("wrong"))
+            return
+        cohorts = self.service.cohorts(self.teacher)
+        options = [(f"{r.name} ({r.teacher})", int(r.id)) for r in cohorts.itertuples()]
+        self.picker = widgets.Dropdown(options=options, description=self.t("cohort"))
+        self.picker.observe(lambda _c: self.show_cohort(self.picker.value), names="value")
+        self.body = widgets.VBox()
+        self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
+                              self.picker, self.body)
+        if options:
+            self.show_cohort(options[0][1])
+
+    def show_cohort(self, cohort_id: int) -> None:
+        """Counts behind buttons, the cohort table and the level distribution by week."""
+        if self.teacher is None:
+            return
+        progress = with_status(self.service.cohort_progress(self.teacher, cohort_id))
+        tests = self.service.cohort_tests(self.teacher, cohort_id)
+        self.table = progress
+        counts = flag_counts(progress) if len(progress) else dict.fromkeys(
+            ("ready_to_move_up", "stalled", "missed"), 0)
+        self.people = widgets.HTML()
+        buttons = []
+        for key, label in (("ready_to_move_up", "ready"), ("stalled", "stalled"),
+                           ("missed", "missed")):
+            b = widgets.Button(description=f"{self.t(label)}: {counts[key]}")
+            b.add_class(f"la-count-{key}")
+            b.on_click(lambda _b, k=key: self._people_with(k))
+            buttons.append(b)
+        chart = widgets.Output()
+        with chart:
+            from IPython.display import display
+
+            if len(tests):
+                display(level_distribution_figure(
+                    level_distribution_by_week(tests, self.service.bank.cuts.labels)))
+        self.body.children = (widgets.HBox(buttons), self.people,
+                              widgets.HTML(_table_html(progress)),
+                              widgets.HTML(f"<h2>{self.t('levels')}</h2>"), chart)
+
+    def _people_with(self, flag: str) -> None:
+        names = self.table.loc[self.table[flag], "pseudonym"].tolist() if len(self.table) else []
+        self.people.value = (f"<ul class='la-people-{flag}'>"
+                             + "".join(f"<li>{html.escape(n)}</li>" for n in names)
+                             + "</ul>") if names else f"<p>{self.t('nobody')}</p>"
+
+
+def _table_html(progress: pd.DataFrame) -> str:
+    if progress.empty:
+        return "<p>—</p>"
+    shown = progress[[c for c in COLUMNS if c in progress]].copy()
+    return shown.to_html(index=False, classes="la-cohort-table", na_rep="—", escape=True)
+
+
+def make_dashboard() -> TeacherDashboard:
+    """The dashboard on the configured database and bank (dashboards/teacher.ipynb)."""
+    from lang_assess.bank.loader import load_bank
+    from lang_assess.programme import load_config
+    from lang_assess.store.db import make_engine, migrate
+
+    repo = Path(__file__).resolve().parents[2]
+    os.environ.setdefault("LANG_ASSESS_DATA", str(repo / "data"))
+    bank_dir = Path(os.environ.get("LANG_ASSESS_BANK", repo / "item_bank" / "nb"))
+    engine = make_engine()
+    migrate(engine)
+    return TeacherDashboard(Service(engine, load_bank(bank_dir), load_config()))
