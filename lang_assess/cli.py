@@ -324,11 +324,12 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """Run Voila for the participant page; print its URL and the demo logins."""
+    """Run Voila for the participant page and the teachers' page; print the URLs and the
+    demo logins."""
     import subprocess
     from pathlib import Path
 
-    from lang_assess.serve import REPO, TEST_PAGE, voila_command
+    from lang_assess.serve import REPO, TEACHER_PAGE, TEST_PAGE, voila_command
     from lang_assess.store.db import make_engine, migrate
 
     data = Path(os.environ.get("LANG_ASSESS_DATA", REPO / "data")).resolve()
@@ -339,15 +340,23 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["LANG_ASSESS_DATA"] = str(data)
     migrate(make_engine())
     print("participant test page:")
-    print(f"http://127.0.0.1:{args.port}/", flush=True)
+    print(f"http://127.0.0.1:{args.port}/")
+    print("teachers' overview:")
+    print(f"http://127.0.0.1:{args.port + 1}/", flush=True)
     logins = data / "demo-logins.txt"
     if logins.exists():
         for line in logins.read_text(encoding="utf-8").splitlines():
             if line.startswith(("teacher:", "code:")):
                 print(line)
-    print("(teacher dashboards: issue 6; Ctrl-C stops the server)", flush=True)
-    return subprocess.call(voila_command(TEST_PAGE, args.port, pool_size=args.pool_size),
-                           env=env)
+    print("(Ctrl-C stops both servers)", flush=True)
+    teachers = subprocess.Popen(voila_command(TEACHER_PAGE, args.port + 1, pool_size=2),
+                                env=env)
+    try:
+        return subprocess.call(voila_command(TEST_PAGE, args.port, pool_size=args.pool_size),
+                               env=env)
+    finally:
+        teachers.terminate()
+        teachers.wait(timeout=30)
 
 
 def _demo(args: argparse.Namespace) -> int:

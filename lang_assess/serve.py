@@ -12,6 +12,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_PAGE = REPO / "dashboards" / "test.ipynb"
+TEACHER_PAGE = REPO / "dashboards" / "teacher.ipynb"
 
 
 def voila_command(notebook: Path, port: int, *, pool_size: int = 30,

@@ -30,11 +30,14 @@ def free_port() -> int:
 
 
 class VoilaServer:
-    """The participant page served by Voila on a free port, with its own data folder."""
+    """A page (default: the participant's) served by Voila on a free port, with its own
+    data folder."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None,
+                 notebook: Path = TEST_PAGE) -> None:
         self.data_dir = data_dir
         self.port = port or free_port()
+        self.notebook = notebook
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -51,7 +54,7 @@ class VoilaServer:
 
     def start(self) -> VoilaServer:
         log = (self.data_dir / f"voila-{self.port}.log").open("ab")
-        self.proc = subprocess.Popen(voila_command(TEST_PAGE, self.port, pool_size=1),
+        self.proc = subprocess.Popen(voila_command(self.notebook, self.port, pool_size=1),
                                      env=self.env(), stdout=log, stderr=log,
                                      start_new_session=True)
         deadline = time.monotonic() + 90

@@ -20,8 +20,9 @@ def test_serve_prints_the_url_and_logins_and_hides_the_notebook(tmp_path):
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                             start_new_session=True)
     try:
-        lines = [proc.stdout.readline().strip() for _ in range(4)]
+        lines = [proc.stdout.readline().strip() for _ in range(6)]
         assert f"http://127.0.0.1:{port}/" in lines
+        assert f"http://127.0.0.1:{port + 1}/" in lines
         assert "teacher: kari pw" in lines and "code: ABCD-EFGH (x)" in lines
         deadline, page = time.monotonic() + 90, ""
         while time.monotonic() < deadline and not page:
