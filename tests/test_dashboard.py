@@ -57,3 +57,54 @@ def test_counts_table_and_people_behind_a_count(service):
     for name in progress["pseudonym"]:
         assert name in table_html
     assert "code" not in table_html.lower()
+
+
+def logged_in(service, user="kari", password="demo-kari-2026"):
+    dash = TeacherDashboard(service, "en")
+    dash.user.value, dash.password.value = user, password
+    dash.login()
+    return dash
+
+
+def test_enrolment_gives_codes_once_that_open_the_test(service):
+    import re
+
+    dash = logged_in(service)
+    cid = dash.picker.value
+    dash.show_enrolment(cid)
+    for name, years, literate in (("NEW-001", 0, False), ("NEW-002", 12, True)):
+        dash.f_pseudonym.value, dash.f_years.value = name, years
+        dash.f_literate.value = literate
+        dash._add_pending()
+    dash._enrol(cid)
+    sheet = dash.body.children[0].value
+    codes = re.findall(r"la-new-code'>([A-Z0-9]{4}-[A-Z0-9]{4})<", sheet)
+    assert len(codes) == 2 and "Track 1" in sheet and "Track 2" in sheet
+    who = service.login_participant(codes[0])
+    assert who.pseudonym == "NEW-001"
+    assert service.start_or_resume(who) is not None  # the code opens the placement test
+    dash.show_cohort(cid)
+    page = "".join(getattr(w, "value", "") for w in dash.body.children)
+    assert not any(code in page for code in codes)  # never shown again
+
+
+def test_csv_and_excel_downloads_match_the_table(service):
+    import base64
+    import io
+    import re
+
+    import pandas as pd
+
+    dash = logged_in(service)
+    links = dash.body.children[3].value
+    csv = base64.b64decode(re.search(r"data:text/csv;base64,([^']+)", links).group(1))
+    xlsx = base64.b64decode(re.search(r"spreadsheetml.sheet;base64,([^']+)", links).group(1))
+    rows = [re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)
+            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", dash.body.children[2].value, re.S)]
+    header, cells = rows[0], rows[1:]
+    for table in (pd.read_csv(io.BytesIO(csv), encoding="utf-8-sig", keep_default_na=False),
+                  pd.read_excel(io.BytesIO(xlsx), keep_default_na=False)):
+        assert table.columns.tolist() == header
+        exported = [["—" if v in ("", None) else str(v) for v in r]
+                    for r in table.astype(object).itertuples(index=False)]
+        assert exported == cells

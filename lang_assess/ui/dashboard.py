@@ -7,6 +7,7 @@ and answer keys are never shown here.
 
 from __future__ import annotations
 
+import base64
 import html
 import os
 from pathlib import Path
@@ -15,23 +16,36 @@ import ipywidgets as widgets
 import pandas as pd
 
 from lang_assess.cohort_views import (
+    export_csv,
+    export_excel,
     flag_counts,
     level_distribution_by_week,
     level_distribution_figure,
     with_status,
 )
-from lang_assess.service import AccessDenied, Service, TeacherContext
+from lang_assess.service import AccessDenied, Intake, Service, TeacherContext
+from lang_assess.ui.messages import LANGUAGES
 
 COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "status"]
 TEXT = {
     "nb": {"title": "Lærer", "user": "Brukernavn", "password": "Passord", "login": "Logg inn",
            "wrong": "Feil brukernavn eller passord.", "cohort": "Gruppe",
            "ready": "Klar til å gå videre", "stalled": "Står stille", "missed": "Mangler test",
-           "levels": "Nivå uke for uke", "nobody": "Ingen."},
+           "levels": "Nivå uke for uke", "nobody": "Ingen.", "enrol": "Nytt inntak",
+           "pseudonym": "Pseudonym", "l1": "Førstespråk", "years": "Skoleår",
+           "literate": "Kan lese på førstespråket", "higher": "Høyere utdanning",
+           "add": "Legg til", "save": "Registrer og lag koder", "codes": "Tilgangskoder",
+           "once": "Kodene vises bare denne ene gangen. Skriv dem ut nå.",
+           "export": "Last ned", "track": "Spor"},
     "en": {"title": "Teacher", "user": "User name", "password": "Password", "login": "Log in",
            "wrong": "Wrong user name or password.", "cohort": "Cohort",
            "ready": "Ready to move up", "stalled": "Stalled", "missed": "Missed a test",
-           "levels": "Levels week by week", "nobody": "Nobody."},
+           "levels": "Levels week by week", "nobody": "Nobody.", "enrol": "New intake",
+           "pseudonym": "Pseudonym", "l1": "First language", "years": "Years of schooling",
+           "literate": "Reads in first language", "higher": "Higher education",
+           "add": "Add", "save": "Enrol and make codes", "codes": "Access codes",
+           "once": "The codes are shown this one time only. Print them now.",
+           "export": "Download", "track": "Track"},
 }
 
 
@@ -102,9 +116,70 @@ class TeacherDashboard:
             if len(tests):
                 display(level_distribution_figure(
                     level_distribution_by_week(tests, self.service.bank.cuts.labels)))
+        enrol = widgets.Button(description=self.t("enrol"))
+        enrol.add_class("la-enrol")
+        enrol.on_click(lambda _b: self.show_enrolment(cohort_id))
         self.body.children = (widgets.HBox(buttons), self.people,
                               widgets.HTML(_table_html(progress)),
-                              widgets.HTML(f"<h2>{self.t('levels')}</h2>"), chart)
+                              widgets.HTML(self._downloads(progress)),
+                              widgets.HTML(f"<h2>{self.t('levels')}</h2>"), chart, enrol)
+
+    def _downloads(self, progress: pd.DataFrame) -> str:
+        """CSV and Excel of the table on screen, as download links (data: URLs)."""
+        shown = progress[[c for c in COLUMNS if c in progress]] if len(progress) else progress
+        csv = base64.b64encode(export_csv(shown)).decode()
+        xlsx = base64.b64encode(export_excel(shown)).decode()
+        mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return (f"<p>{self.t('export')}: "
+                f"<a class='la-csv' download='cohort.csv' href='data:text/csv;base64,{csv}'>"
+                f"CSV</a> · <a class='la-xlsx' download='cohort.xlsx' "
+                f"href='data:{mime};base64,{xlsx}'>Excel</a></p>")
+
+    def show_enrolment(self, cohort_id: int) -> None:
+        """Add the new intake one by one, then enrol them all and show the codes once."""
+        self.pending: list[Intake] = []
+        style = {"description_width": "14em"}
+        self.f_pseudonym = widgets.Text(description=self.t("pseudonym"), style=style)
+        self.f_l1 = widgets.Dropdown(description=self.t("l1"), style=style,
+                                     options=[(lang.endonym, c) for c, lang in LANGUAGES.items()])
+        self.f_years = widgets.BoundedIntText(description=self.t("years"), min=0, max=25,
+                                              style=style)
+        self.f_literate = widgets.Checkbox(description=self.t("literate"), value=True)
+        self.f_higher = widgets.Checkbox(description=self.t("higher"))
+        self.pending_list = widgets.HTML()
+        add = widgets.Button(description=self.t("add"))
+        add.on_click(lambda _b: self._add_pending())
+        save = widgets.Button(description=self.t("save"), button_style="primary")
+        save.add_class("la-save")
+        save.on_click(lambda _b: self._enrol(cohort_id))
+        self.body.children = (widgets.HTML(f"<h2>{self.t('enrol')}</h2>"), self.f_pseudonym,
+                              self.f_l1, self.f_years, self.f_literate, self.f_higher, add,
+                              self.pending_list, save)
+
+    def _add_pending(self) -> None:
+        if not self.f_pseudonym.value.strip():
+            return
+        self.pending.append(Intake(
+            pseudonym=self.f_pseudonym.value.strip(), language=self.f_l1.value,
+            years_schooling=self.f_years.value, literate_l1=self.f_literate.value,
+            higher_education=self.f_higher.value))
+        self.f_pseudonym.value = ""
+        self.pending_list.value = "<ul>" + "".join(
+            f"<li>{html.escape(i.pseudonym)}</li>" for i in self.pending) + "</ul>"
+
+    def _enrol(self, cohort_id: int) -> None:
+        if self.teacher is None or not self.pending:
+            return
+        enrolled = self.service.enrol(self.teacher, cohort_id, self.pending)
+        rows = "".join(
+            f"<tr><td>{html.escape(e.pseudonym)}</td><td class='la-new-code'>{e.code}</td>"
+            f"<td>{self.t('track')} {e.track}</td></tr>" for e in enrolled)
+        self.pending = []
+        back = widgets.Button(description="←")
+        back.on_click(lambda _b: self.show_cohort(cohort_id))
+        self.body.children = (
+            widgets.HTML(f"<h2>{self.t('codes')}</h2><p><strong>{self.t('once')}</strong></p>"
+                         f"<table class='la-code-sheet'>{rows}</table>"), back)
 
     def _people_with(self, flag: str) -> None:
         names = self.table.loc[self.table[flag], "pseudonym"].tolist() if len(self.table) else []
@@ -116,8 +191,9 @@ class TeacherDashboard:
 def _table_html(progress: pd.DataFrame) -> str:
     if progress.empty:
         return "<p>—</p>"
-    shown = progress[[c for c in COLUMNS if c in progress]].copy()
-    return shown.to_html(index=False, classes="la-cohort-table", na_rep="—", escape=True)
+    shown = progress[[c for c in COLUMNS if c in progress]].astype(object)
+    shown = shown.where(shown.notna(), "—")
+    return shown.to_html(index=False, classes="la-cohort-table", escape=True)
 
 
 def make_dashboard() -> TeacherDashboard:
