@@ -508,6 +508,32 @@ class Service:
             })
         return pd.DataFrame(rows)
 
+    def participant_skills(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
+        """Share of items answered right per skill (never which items): skill, answered,
+        right, share — over all the participant's tests."""
+        with self._sessions() as db:
+            self._participant(db, actor, participant_id)
+            rows = db.execute(select(Response.item_id, Response.score)
+                              .join(TestSession, TestSession.id == Response.session_id)
+                              .where(TestSession.participant_id == participant_id)).all()
+        skills = [(self.bank.items[i].skill, s) for i, s in rows if i in self.bank.items]
+        df = pd.DataFrame(skills, columns=["skill", "score"])
+        if df.empty:
+            return pd.DataFrame(columns=["skill", "answered", "right", "share"])
+        out = df.groupby("skill")["score"].agg(answered="count", right="sum").reset_index()
+        out["share"] = out["right"] / out["answered"]
+        return out.sort_values("share").reset_index(drop=True)
+
+    def participant_record(self, actor: TeacherContext, participant_id: int) -> dict[str, Any]:
+        """What the participant page shows besides the tests: pseudonym, language, track,
+        suggested track, override reason, course level, intake date."""
+        with self._sessions() as db:
+            p = self._participant(db, actor, participant_id)
+            return {"pseudonym": p.pseudonym, "language": p.language, "track": p.track,
+                    "track_suggested": p.track_suggested,
+                    "track_override_reason": p.track_override_reason,
+                    "course_level": p.course_level, "intake_date": p.intake_date}
+
     def cohort_tests(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
         """Every finished test of a cohort: participant_id, pseudonym, kind, week, items,
         theta, se, level, finished_at (one row per test, in week order)."""

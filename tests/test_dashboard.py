@@ -108,3 +108,49 @@ def test_csv_and_excel_downloads_match_the_table(service):
         exported = [["—" if v in ("", None) else str(v) for v in r]
                     for r in table.astype(object).itertuples(index=False)]
         assert exported == cells
+
+
+def test_participant_page_history_skills_and_track_override(service, nb_bank):
+    from sqlalchemy import select
+
+    from lang_assess.store.models import Response, TestSession
+
+    dash = logged_in(service)
+    cid = dash.picker.value
+    kari = service.login_teacher("kari", "demo-kari-2026")
+    pid = int(service.cohort_progress(kari, cid)["participant_id"].iloc[0])
+    dash.show_participant(cid, pid)
+    with service.engine.connect() as conn:
+        rows = conn.execute(select(Response.item_id, Response.score).join(TestSession)
+                            .where(TestSession.participant_id == pid)).all()
+    by_skill = {}
+    for item_id, score in rows:
+        got = by_skill.setdefault(nb_bank.items[item_id].skill, [0, 0])
+        got[0] += 1
+        got[1] += score
+    skills_html = dash.body.children[3].value
+    for skill, (answered, right) in by_skill.items():
+        assert f"<td>{skill}</td>" in skills_html
+        assert f"{right / answered:.0%}" in skills_html
+    assert "nb-" not in skills_html  # skills, never items
+    history = service.participant_history(kari, pid)
+    assert dash.body.children[2].value.count("</tr>") == len(history) + 1  # + header
+    track, why, save = dash.body.children[4].children
+    track.value, why.value = 3, "Documents from university arrived"
+    save.click()
+    assert "Documents from university arrived" in dash.body.children[0].value
+    assert service.participant_record(kari, pid)["track"] == 3
+
+
+def test_growth_tables_mark_small_groups(service):
+    dash = logged_in(service)
+    growth = dash.body.children[6].value
+    assert "la-growth-track" in growth and "la-growth-gender" in growth
+    assert "few participants" in growth  # four-person cohorts: every group is small
+
+
+def test_language_switch(service):
+    dash = TeacherDashboard(service, "nb")
+    assert "Lærer" in dash.root.children[1].value
+    dash.language_switch.value = "en"
+    assert "Teacher" in dash.root.children[1].value and dash.user.description == "User name"

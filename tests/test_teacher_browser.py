@@ -51,8 +51,8 @@ def test_a_teacher_sees_only_their_cohorts_with_the_right_numbers(site):
     page = site["browser"].new_page(viewport={"width": 1280, "height": 800})
     login(page, site, "kari", "demo-kari-2026")
     page.wait_for_selector(".la-cohort-table")
-    offered = page.eval_on_selector_all(
-        "select option", "os => os.map(o => o.textContent.replace(/\\u00a0/g, ' '))")
+    offered = page.eval_on_selector(  # the first select: the cohort picker
+        "select", "s => Array.from(s.options).map(o => o.textContent.replace(/\\u00a0/g, ' '))")
     assert sorted(offered) == sorted(f"{r.name} ({r.teacher})" for r in own.itertuples())
     assert not {f"{r.name} ({r.teacher})" for r in other.itertuples()} & set(offered)
     progress = svc.cohort_progress(kari, int(own["id"].iloc[0]))

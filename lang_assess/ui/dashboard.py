@@ -16,11 +16,15 @@ import ipywidgets as widgets
 import pandas as pd
 
 from lang_assess.cohort_views import (
+    age_group,
     export_csv,
     export_excel,
     flag_counts,
+    growth_by_group,
     level_distribution_by_week,
     level_distribution_figure,
+    track_median,
+    trajectory_figure,
     with_status,
 )
 from lang_assess.service import AccessDenied, Intake, Service, TeacherContext
@@ -36,7 +40,11 @@ TEXT = {
            "literate": "Kan lese på førstespråket", "higher": "Høyere utdanning",
            "add": "Legg til", "save": "Registrer og lag koder", "codes": "Tilgangskoder",
            "once": "Kodene vises bare denne ene gangen. Skriv dem ut nå.",
-           "export": "Last ned", "track": "Spor"},
+           "export": "Last ned", "track": "Spor", "person": "Deltaker",
+           "history": "Tester", "skills": "Ferdigheter (andel riktige)",
+           "override": "Bytt spor", "reason": "Begrunnelse", "growth": "Vekst per uke",
+           "by_track": "etter spor", "by_gender": "etter kjønn", "by_age": "etter alder",
+           "small": "få deltakere: tolk varsomt", "open": "Åpne"},
     "en": {"title": "Teacher", "user": "User name", "password": "Password", "login": "Log in",
            "wrong": "Wrong user name or password.", "cohort": "Cohort",
            "ready": "Ready to move up", "stalled": "Stalled", "missed": "Missed a test",
@@ -45,7 +53,11 @@ TEXT = {
            "literate": "Reads in first language", "higher": "Higher education",
            "add": "Add", "save": "Enrol and make codes", "codes": "Access codes",
            "once": "The codes are shown this one time only. Print them now.",
-           "export": "Download", "track": "Track"},
+           "export": "Download", "track": "Track", "person": "Participant",
+           "history": "Tests", "skills": "Skills (share right)",
+           "override": "Change track", "reason": "Reason", "growth": "Growth a week",
+           "by_track": "by track", "by_gender": "by gender", "by_age": "by age group",
+           "small": "few participants: read with care", "open": "Open"},
 }
 
 
@@ -71,9 +83,17 @@ class TeacherDashboard:
                                          style={"description_width": "8em"})
         button = widgets.Button(description=self.t("login"), button_style="primary")
         button.on_click(lambda _b: self.login())
-        self.root.children = (widgets.HTML(f"<h1>{self.t('title')}</h1>"), self.user,
+        self.language_switch = widgets.ToggleButtons(
+            options=[("Norsk", "nb"), ("English", "en")], value=self.language)
+        self.language_switch.observe(lambda c: self._switch(c["new"]), names="value")
+        self.root.children = (self.language_switch,
+                              widgets.HTML(f"<h1>{self.t('title')}</h1>"), self.user,
                               self.password, button,
                               widgets.HTML(f"<p class='la-message'>{html.escape(message)}</p>"))
+
+    def _switch(self, language: str) -> None:
+        self.language = language
+        self.show_login()
 
     def login(self) -> None:
         """Check the password; on success show the first cohort."""
@@ -116,13 +136,89 @@ class TeacherDashboard:
             if len(tests):
                 display(level_distribution_figure(
                     level_distribution_by_week(tests, self.service.bank.cuts.labels)))
+        person = widgets.Dropdown(
+            options=[(n, int(i)) for n, i in zip(progress.get("pseudonym", []),
+                                                 progress.get("participant_id", []),
+                                                 strict=True)],
+            description=self.t("person"))
+        open_person = widgets.Button(description=self.t("open"))
+        open_person.add_class("la-open-person")
+        open_person.on_click(lambda _b: self.show_participant(cohort_id, person.value))
+        growth = widgets.HTML(self._growth_html(tests, progress))
         enrol = widgets.Button(description=self.t("enrol"))
         enrol.add_class("la-enrol")
         enrol.on_click(lambda _b: self.show_enrolment(cohort_id))
         self.body.children = (widgets.HBox(buttons), self.people,
                               widgets.HTML(_table_html(progress)),
                               widgets.HTML(self._downloads(progress)),
-                              widgets.HTML(f"<h2>{self.t('levels')}</h2>"), chart, enrol)
+                              widgets.HTML(f"<h2>{self.t('levels')}</h2>"), chart, growth,
+                              widgets.HBox([person, open_person]), enrol)
+
+    def _growth_html(self, tests: pd.DataFrame, progress: pd.DataFrame) -> str:
+        """Median growth a week by track, gender and age group, small groups marked."""
+        if tests.empty or progress.empty:
+            return ""
+        import datetime as dt
+
+        people = progress.copy()
+        people["age_group"] = [age_group(y, dt.date.today()) for y in people["birth_year"]]
+        parts = [f"<h2>{self.t('growth')}</h2>"]
+        for by, label in (("track", "by_track"), ("gender", "by_gender"),
+                          ("age_group", "by_age")):
+            table = growth_by_group(tests, people, by)
+            rows = "".join(
+                f"<tr><td>{html.escape(str(r[by]))}</td><td>{r['median']:+.3f}</td>"
+                f"<td>{int(r['n'])}{' — ' + self.t('small') if r['small'] else ''}</td></tr>"
+                for _, r in table.iterrows())
+            parts.append(f"<h3>{self.t(label)}</h3><table class='la-growth-{by}'>{rows}</table>")
+        return "".join(parts)
+
+    def show_participant(self, cohort_id: int, participant_id: int) -> None:
+        """History, skills (not items), track with override, trajectory vs track median."""
+        if self.teacher is None:
+            return
+        record = self.service.participant_record(self.teacher, participant_id)
+        history = self.service.participant_history(self.teacher, participant_id)
+        skills = self.service.participant_skills(self.teacher, participant_id)
+        tests = self.service.cohort_tests(self.teacher, cohort_id)
+        progress = self.service.cohort_progress(self.teacher, cohort_id)
+        chart = widgets.Output()
+        with chart:
+            from IPython.display import display
+
+            if len(history):
+                display(trajectory_figure(tests, participant_id, self.service.bank.cuts,
+                                          track_median(tests, progress), record["track"]))
+        hist_cols = [c for c in ("kind", "week", "items", "level", "change",
+                                 "change_reliable") if c in history]
+        reason = record["track_override_reason"]
+        info = (f"<h2>{html.escape(record['pseudonym'])}</h2><p>{self.t('track')} "
+                f"{record['track']} ({record['track_suggested']})"
+                + (f" — {html.escape(reason)}" if reason else "") + f" · "
+                f"{html.escape(str(record['course_level']))}</p>")
+        track = widgets.Dropdown(options=[1, 2, 3], value=record["track"],
+                                 description=self.t("override"))
+        why = widgets.Text(description=self.t("reason"))
+        save = widgets.Button(description="OK")
+
+        def override(_b: object) -> None:
+            if self.teacher is not None and why.value.strip():
+                self.service.override_track(self.teacher, participant_id, track.value,
+                                            why.value)
+                self.show_participant(cohort_id, participant_id)
+
+        save.on_click(override)
+        back = widgets.Button(description="←")
+        back.on_click(lambda _b: self.show_cohort(cohort_id))
+        self.body.children = (
+            widgets.HTML(info), chart,
+            widgets.HTML(f"<h3>{self.t('history')}</h3>"
+                         + (history[hist_cols].to_html(index=False, classes="la-history")
+                            if len(history) else "")),
+            widgets.HTML(f"<h3>{self.t('skills')}</h3>"
+                         + skills.to_html(index=False, classes="la-skills",
+                                          float_format="{:.0%}".format)),
+            widgets.HBox([track, why, save]), back)
 
     def _downloads(self, progress: pd.DataFrame) -> str:
         """CSV and Excel of the table on screen, as download links (data: URLs)."""
