@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
-from pathlib import Path
 
 import ipywidgets as widgets
 import pandas as pd
@@ -294,13 +292,6 @@ def _table_html(progress: pd.DataFrame) -> str:
 
 def make_dashboard() -> TeacherDashboard:
     """The dashboard on the configured database and bank (dashboards/teacher.ipynb)."""
-    from lang_assess.bank.loader import load_bank
-    from lang_assess.programme import load_config
-    from lang_assess.store.db import make_engine, migrate
+    from lang_assess.ui.setup import configured_service
 
-    repo = Path(__file__).resolve().parents[2]
-    os.environ.setdefault("LANG_ASSESS_DATA", str(repo / "data"))
-    bank_dir = Path(os.environ.get("LANG_ASSESS_BANK", repo / "item_bank" / "nb"))
-    engine = make_engine()
-    migrate(engine)
-    return TeacherDashboard(Service(engine, load_bank(bank_dir), load_config()))
+    return TeacherDashboard(configured_service()[0])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import html
-import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -297,14 +296,6 @@ class ParticipantTestApp:
 
 def make_app() -> ParticipantTestApp:
     """The app on the configured database and bank (what dashboards/test.ipynb shows)."""
-    from lang_assess.bank.loader import load_bank
-    from lang_assess.programme import load_config
-    from lang_assess.store.db import make_engine, migrate
+    from lang_assess.ui.setup import configured_service
 
-    repo = Path(__file__).resolve().parents[2]
-    os.environ.setdefault("LANG_ASSESS_DATA", str(repo / "data"))
-    bank_dir = Path(os.environ.get("LANG_ASSESS_BANK", repo / "item_bank" / "nb"))
-    engine = make_engine()
-    migrate(engine)
-    service = Service(engine, load_bank(bank_dir), load_config())
-    return ParticipantTestApp(service, bank_dir)
+    return ParticipantTestApp(*configured_service())
