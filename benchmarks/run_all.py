@@ -5,7 +5,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ["bench_cat.py", "bench_concurrency.py", "bench_participants.py"]
+BENCHMARKS = [
+    "bench_cat.py", "bench_concurrency.py", "bench_participants.py", "bench_dashboard.py",
+]
 
 if __name__ == "__main__":
     for name in BENCHMARKS:
