@@ -24,13 +24,15 @@ def site(tmp_path_factory, nb_bank):
                today=dt.date.today(), n_participants=16, weeks=6, intakes=4, seed=9)
     svc = Service(engine, nb_bank, load_config())
     server = VoilaServer(data, notebook=TEACHER_PAGE).start()
+    test_page = VoilaServer(data).start()
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
-        yield {"server": server, "browser": browser, "svc": svc}
+        yield {"server": server, "browser": browser, "svc": svc, "test_page": test_page}
         browser.close()
     server.kill()
+    test_page.kill()
     engine.dispose()
 
 
@@ -73,3 +75,30 @@ def test_wrong_password_shows_nothing(site):
     page.wait_for_selector("text=Feil brukernavn eller passord.")
     assert page.query_selector(".la-cohort-table") is None
     page.close()
+
+
+def test_enrolment_through_the_ui_gives_codes_that_open_the_test(site):
+    page = site["browser"].new_page(viewport={"width": 1280, "height": 900})
+    login(page, site, "kari", "demo-kari-2026")
+    page.wait_for_selector(".la-enrol")
+    page.click(".la-enrol")
+    page.wait_for_selector("text=Nytt inntak")
+    page.fill("input[type=text]", "pseudo-UI-001")
+    page.click("button:has-text('Legg til')")
+    page.wait_for_selector("li:has-text('pseudo-UI-001')")
+    page.click(".la-save")
+    page.wait_for_selector(".la-new-code")
+    code = page.inner_text(".la-new-code").strip()
+    assert "bare denne ene gangen" in page.inner_text(".la-dashboard")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=ARTIFACTS / "teacher-codes.png", full_page=True)
+    page.close()
+    participant = site["browser"].new_page(viewport={"width": 360, "height": 740})
+    participant.goto(site["test_page"].url, timeout=90_000)
+    participant.wait_for_selector(".la-lang-nb", timeout=90_000)
+    participant.click(".la-lang-nb")
+    participant.wait_for_selector(".la-code input")
+    participant.fill(".la-code input", code)
+    participant.keyboard.press("Enter")
+    participant.wait_for_selector("text=Trykk på sola.")  # the placement test begins
+    participant.close()
