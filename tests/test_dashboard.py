@@ -154,3 +154,27 @@ def test_language_switch(service):
     assert "Lærer" in dash.root.children[1].value
     dash.language_switch.value = "en"
     assert "Teacher" in dash.root.children[1].value and dash.user.description == "User name"
+
+
+def test_track_filter_and_printable_report(service):
+    import base64
+    import re
+
+    dash = logged_in(service)
+    cid = dash.picker.value
+    kari = service.login_teacher("kari", "demo-kari-2026")
+    progress = service.cohort_progress(kari, cid)
+    track = int(progress["track"].mode().iloc[0])
+    dash.track_filter.value = track
+    table = dash.body.children[2].value
+    for row in progress.itertuples():
+        assert (row.pseudonym in table) == (row.track == track)
+    pid = int(progress["participant_id"].iloc[0])
+    dash.show_participant(cid, pid)
+    link = dash.body.children[0].value
+    page = base64.b64decode(re.search(r"base64,([^']+)'", link).group(1)).decode()
+    history = service.participant_history(kari, pid)
+    assert page.count("<tr>") == len(history) + len(service.participant_skills(kari, pid))
+    assert progress.loc[progress.participant_id == pid, "pseudonym"].item() in page
+    assert not re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}", page)  # no access code
+    assert "nb-" not in page  # no item ids

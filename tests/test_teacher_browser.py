@@ -66,6 +66,12 @@ def test_a_teacher_sees_only_their_cohorts_with_the_right_numbers(site):
     ARTIFACTS.mkdir(exist_ok=True)
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     page.screenshot(path=ARTIFACTS / "teacher-overview.png", full_page=True)
+    page.click(".la-open-person")
+    page.wait_for_selector(".la-history")
+    page.wait_for_selector(".js-plotly-plot", timeout=30_000)
+    first = progress["pseudonym"].iloc[0]
+    assert first in page.inner_text("h2")
+    page.screenshot(path=ARTIFACTS / "teacher-participant.png", full_page=True)
     page.close()
 
 

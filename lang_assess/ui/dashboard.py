@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import html
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import pandas as pd
@@ -42,7 +43,8 @@ TEXT = {
            "history": "Tester", "skills": "Ferdigheter (andel riktige)",
            "override": "Bytt spor", "reason": "Begrunnelse", "growth": "Vekst per uke",
            "by_track": "etter spor", "by_gender": "etter kjønn", "by_age": "etter alder",
-           "small": "få deltakere: tolk varsomt", "open": "Åpne"},
+           "small": "få deltakere: tolk varsomt", "open": "Åpne", "all": "alle",
+           "report": "Utskrift (én side)"},
     "en": {"title": "Teacher", "user": "User name", "password": "Password", "login": "Log in",
            "wrong": "Wrong user name or password.", "cohort": "Cohort",
            "ready": "Ready to move up", "stalled": "Stalled", "missed": "Missed a test",
@@ -55,7 +57,8 @@ TEXT = {
            "history": "Tests", "skills": "Skills (share right)",
            "override": "Change track", "reason": "Reason", "growth": "Growth a week",
            "by_track": "by track", "by_gender": "by gender", "by_age": "by age group",
-           "small": "few participants: read with care", "open": "Open"},
+           "small": "few participants: read with care", "open": "Open", "all": "all",
+           "report": "Printable page"},
 }
 
 
@@ -104,9 +107,14 @@ class TeacherDashboard:
         options = [(f"{r.name} ({r.teacher})", int(r.id)) for r in cohorts.itertuples()]
         self.picker = widgets.Dropdown(options=options, description=self.t("cohort"))
         self.picker.observe(lambda _c: self.show_cohort(self.picker.value), names="value")
+        self.track_filter = widgets.Dropdown(
+            options=[(self.t("all"), 0), ("1", 1), ("2", 2), ("3", 3)],
+            description=self.t("track"))
+        self.track_filter.observe(lambda _c: self.show_cohort(self.picker.value),
+                                  names="value")
         self.body = widgets.VBox()
         self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
-                              self.picker, self.body)
+                              widgets.HBox([self.picker, self.track_filter]), self.body)
         if options:
             self.show_cohort(options[0][1])
 
@@ -116,6 +124,10 @@ class TeacherDashboard:
             return
         progress = with_status(self.service.cohort_progress(self.teacher, cohort_id))
         tests = self.service.cohort_tests(self.teacher, cohort_id)
+        track = getattr(self, "track_filter", None)
+        if track is not None and track.value and len(progress):
+            progress = progress[progress["track"] == track.value].reset_index(drop=True)
+            tests = tests[tests["participant_id"].isin(progress["participant_id"])]
         self.table = progress
         counts = flag_counts(progress) if len(progress) else dict.fromkeys(
             ("ready_to_move_up", "stalled", "missed"), 0)
@@ -208,8 +220,13 @@ class TeacherDashboard:
         save.on_click(override)
         back = widgets.Button(description="←")
         back.on_click(lambda _b: self.show_cohort(cohort_id))
+        report = base64.b64encode(participant_report_html(
+            record, history, skills, self.t).encode("utf-8")).decode()
+        name = html.escape(record["pseudonym"])
+        link = (f"<p><a class='la-report' download='{name}.html' "
+                f"href='data:text/html;charset=utf-8;base64,{report}'>{self.t('report')}</a></p>")
         self.body.children = (
-            widgets.HTML(info), chart,
+            widgets.HTML(info + link), chart,
             widgets.HTML(f"<h3>{self.t('history')}</h3>"
                          + (history[hist_cols].to_html(index=False, classes="la-history")
                             if len(history) else "")),
@@ -280,6 +297,28 @@ class TeacherDashboard:
         self.people.value = (f"<ul class='la-people-{flag}'>"
                              + "".join(f"<li>{html.escape(n)}</li>" for n in names)
                              + "</ul>") if names else f"<p>{self.t('nobody')}</p>"
+
+
+def participant_report_html(record: dict, history: pd.DataFrame, skills: pd.DataFrame,
+                            t: Callable[[str], str]) -> str:
+    """A one-page printable report: who, track, course level, the tests and the skills
+    (shares right, never items); no access code, no key."""
+    rows = "".join(
+        f"<tr><td>{r.kind}</td><td>{r.week}</td><td>{r.level}</td><td>{r.theta:+.2f} "
+        f"± {1.96 * r.se:.2f}</td></tr>" for r in history.itertuples())
+    skill_rows = "".join(f"<tr><td>{html.escape(r.skill)}</td><td>{r.share:.0%}</td></tr>"
+                         for r in skills.itertuples())
+    reason = record.get("track_override_reason")
+    return (
+        "<!doctype html><html><head><meta charset='utf-8'><title>"
+        f"{html.escape(record['pseudonym'])}</title><style>body{{font-family:sans-serif;"
+        "max-width:180mm;margin:10mm auto}}td,th{{padding:2px 8px;border-bottom:1px solid #ccc}}"
+        "@page{{size:A4;margin:12mm}}</style></head><body>"
+        f"<h1>{html.escape(record['pseudonym'])}</h1>"
+        f"<p>{t('track')} {record['track']}" + (f" ({html.escape(reason)})" if reason else "")
+        + f" · {html.escape(str(record['course_level']))} · {record['intake_date']}</p>"
+        f"<h2>{t('history')}</h2><table>{rows}</table>"
+        f"<h2>{t('skills')}</h2><table>{skill_rows}</table></body></html>")
 
 
 def _table_html(progress: pd.DataFrame) -> str:
