@@ -132,6 +132,7 @@ def trajectory_figure(tests: pd.DataFrame, participant_id: int, cuts: CutScores,
     upper, lower = mine["theta"] + 1.96 * mine["se"], mine["theta"] - 1.96 * mine["se"]
     fig.add_trace(go.Scatter(x=[*mine["week"], *mine["week"][::-1]],
                              y=[*upper, *lower[::-1]], fill="toself", line_width=0,
+                             mode="lines",
                              fillcolor="rgba(11,87,208,0.15)", name="95 %", hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=mine["week"], y=mine["theta"], mode="lines+markers",
                              name="θ", line_color="#0b57d0"))
@@ -140,6 +141,7 @@ def trajectory_figure(tests: pd.DataFrame, participant_id: int, cuts: CutScores,
         fig.add_trace(go.Scatter(x=m["week"], y=m["theta"], mode="lines", name=f"track {track}",
                                  line={"dash": "dash", "color": "#555555"}))
     fig.update_layout(xaxis_title="week", yaxis_title="ability (logits)", height=380,
+                      plot_bgcolor="#ffffff",
                       margin={"l": 60, "r": 10, "t": 10, "b": 40})
     return fig
 

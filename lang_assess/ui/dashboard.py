@@ -223,7 +223,8 @@ class TeacherDashboard:
         report = base64.b64encode(participant_report_html(
             record, history, skills, self.t).encode("utf-8")).decode()
         name = html.escape(record["pseudonym"])
-        link = (f"<p><a class='la-report' download='{name}.html' "
+        link = (f"<p><a class='la-report' style='color:#0b57d0;text-decoration:underline' "
+                f"download='{name}.html' "
                 f"href='data:text/html;charset=utf-8;base64,{report}'>{self.t('report')}</a></p>")
         self.body.children = (
             widgets.HTML(info + link), chart,
