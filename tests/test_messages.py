@@ -44,3 +44,11 @@ def test_unknown_language_and_message():
         catalogue("xx")
     with pytest.raises(KeyError, match="no participant message"):
         catalogue("en").text("nope")
+
+
+@pytest.mark.parametrize("code", ["nb", "en"])
+def test_teacher_catalogues_are_complete(code):
+    assert catalogue_problems(code, "teacher") == []
+    assert catalogue(code, "teacher").text("teacher.login") in ("Logg inn", "Log in")
+    with pytest.raises(KeyError, match="no teacher language 'ar'"):
+        catalogue("ar", "teacher")

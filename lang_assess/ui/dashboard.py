@@ -27,39 +27,9 @@ from lang_assess.cohort_views import (
     with_status,
 )
 from lang_assess.service import AccessDenied, Intake, Service, TeacherContext
-from lang_assess.ui.messages import LANGUAGES
+from lang_assess.ui.messages import LANGUAGES, catalogue
 
 COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "status"]
-TEXT = {
-    "nb": {"title": "Lærer", "user": "Brukernavn", "password": "Passord", "login": "Logg inn",
-           "wrong": "Feil brukernavn eller passord.", "cohort": "Gruppe",
-           "ready": "Klar til å gå videre", "stalled": "Står stille", "missed": "Mangler test",
-           "levels": "Nivå uke for uke", "nobody": "Ingen.", "enrol": "Nytt inntak",
-           "pseudonym": "Pseudonym", "l1": "Førstespråk", "years": "Skoleår",
-           "literate": "Kan lese på førstespråket", "higher": "Høyere utdanning",
-           "add": "Legg til", "save": "Registrer og lag koder", "codes": "Tilgangskoder",
-           "once": "Kodene vises bare denne ene gangen. Skriv dem ut nå.",
-           "export": "Last ned", "track": "Spor", "person": "Deltaker",
-           "history": "Tester", "skills": "Ferdigheter (andel riktige)",
-           "override": "Bytt spor", "reason": "Begrunnelse", "growth": "Vekst per uke",
-           "by_track": "etter spor", "by_gender": "etter kjønn", "by_age": "etter alder",
-           "small": "få deltakere: tolk varsomt", "open": "Åpne", "all": "alle",
-           "report": "Utskrift (én side)"},
-    "en": {"title": "Teacher", "user": "User name", "password": "Password", "login": "Log in",
-           "wrong": "Wrong user name or password.", "cohort": "Cohort",
-           "ready": "Ready to move up", "stalled": "Stalled", "missed": "Missed a test",
-           "levels": "Levels week by week", "nobody": "Nobody.", "enrol": "New intake",
-           "pseudonym": "Pseudonym", "l1": "First language", "years": "Years of schooling",
-           "literate": "Reads in first language", "higher": "Higher education",
-           "add": "Add", "save": "Enrol and make codes", "codes": "Access codes",
-           "once": "The codes are shown this one time only. Print them now.",
-           "export": "Download", "track": "Track", "person": "Participant",
-           "history": "Tests", "skills": "Skills (share right)",
-           "override": "Change track", "reason": "Reason", "growth": "Growth a week",
-           "by_track": "by track", "by_gender": "by gender", "by_age": "by age group",
-           "small": "few participants: read with care", "open": "Open", "all": "all",
-           "report": "Printable page"},
-}
 
 
 class TeacherDashboard:
@@ -75,7 +45,7 @@ class TeacherDashboard:
 
     def t(self, key: str) -> str:
         """A dashboard label in the chosen UI language (bokmål or English)."""
-        return TEXT[self.language][key]
+        return catalogue(self.language, "teacher").text(f"teacher.{key}")
 
     def show_login(self, message: str = "") -> None:
         """User name and password."""
