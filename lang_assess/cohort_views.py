@@ -118,45 +118,60 @@ def export_excel(table: pd.DataFrame, sheet: str = "Cohort") -> bytes:
     return buffer.getvalue()
 
 
+FIGURE_LABELS = {"week": "week", "participants": "participants",
+                 "ability": "ability (0–100)", "track": "track"}
+
+
 def trajectory_figure(tests: pd.DataFrame, participant_id: int, cuts: CutScores,
-                      median: pd.DataFrame | None = None, track: int | None = None) -> Any:
-    """θ̂ over weeks with a ±1.96 SE band, CEFR bands drawn behind, and the track median."""
+                      median: pd.DataFrame | None = None, track: int | None = None,
+                      labels: dict[str, str] | None = None) -> Any:
+    """θ̂ over weeks on the readable 0–100 scale (:func:`ability_scale`) with a ±1.96 SE
+    band, CEFR bands drawn behind, and the track's median.  ``labels``: axis and legend
+    texts in the UI language (keys as :data:`FIGURE_LABELS`)."""
     import plotly.graph_objects as go
 
+    text = {**FIGURE_LABELS, **(labels or {})}
     mine = tests[tests["participant_id"] == participant_id].sort_values("week")
     fig = go.Figure()
-    edges = [cuts.cuts[0] - 1.5, *cuts.cuts, cuts.cuts[-1] + 1.5]
+    edges = ability_scale([cuts.cuts[0] - 1.5, *cuts.cuts, cuts.cuts[-1] + 1.5])
+    edges[0], edges[-1] = 0.0, 100.0
     for k, label in enumerate(cuts.labels):
         fig.add_hrect(y0=edges[k], y1=edges[k + 1], line_width=0, opacity=0.08 + 0.04 * (k % 2),
                       fillcolor="#4063a8", annotation_text=label, annotation_position="left")
-    upper, lower = mine["theta"] + 1.96 * mine["se"], mine["theta"] - 1.96 * mine["se"]
+    upper = ability_scale(mine["theta"] + 1.96 * mine["se"])
+    lower = ability_scale(mine["theta"] - 1.96 * mine["se"])
     fig.add_trace(go.Scatter(x=[*mine["week"], *mine["week"][::-1]],
                              y=[*upper, *lower[::-1]], fill="toself", line_width=0,
                              mode="lines",
                              fillcolor="rgba(11,87,208,0.15)", name="95 %", hoverinfo="skip"))
-    fig.add_trace(go.Scatter(x=mine["week"], y=mine["theta"], mode="lines+markers",
-                             name="θ", line_color="#0b57d0"))
+    fig.add_trace(go.Scatter(x=mine["week"], y=ability_scale(mine["theta"]),
+                             mode="lines+markers", name="θ", line_color="#0b57d0",
+                             text=mine.get("level")))
     if median is not None and track is not None:
         m = median[median["track"] == track]
-        fig.add_trace(go.Scatter(x=m["week"], y=m["theta"], mode="lines", name=f"track {track}",
+        fig.add_trace(go.Scatter(x=m["week"], y=ability_scale(m["theta"]), mode="lines",
+                                 name=f"{text['track']} {track}",
                                  line={"dash": "dash", "color": "#555555"}))
-    fig.update_layout(xaxis_title="week", yaxis_title="ability (logits)", height=380,
-                      plot_bgcolor="#ffffff",
+    fig.update_layout(xaxis_title=text["week"], yaxis_title=text["ability"], height=380,
+                      plot_bgcolor="#ffffff", yaxis_range=[0, 100],
                       margin={"l": 60, "r": 10, "t": 10, "b": 40})
     return fig
 
 
-def level_distribution_figure(table: pd.DataFrame) -> Any:
-    """Stacked bars: participants at each CEFR level, week by week."""
+def level_distribution_figure(table: pd.DataFrame, labels: dict[str, str] | None = None) -> Any:
+    """Stacked bars: participants at each CEFR level, week by week (``table`` from
+    :func:`level_distribution_by_week`)."""
     import plotly.graph_objects as go
 
+    text = {**FIGURE_LABELS, **(labels or {})}
     fig = go.Figure([go.Bar(x=table.index, y=table[level], name=str(level))
                      for level in table.columns])
-    fig.update_layout(barmode="stack", xaxis_title="week", yaxis_title="participants",
+    fig.update_layout(barmode="stack", xaxis_title=text["week"],
+                      yaxis_title=text["participants"],
                       height=340, margin={"l": 50, "r": 10, "t": 10, "b": 40})
     return fig
 
 
-def ability_scale(theta: float | np.ndarray) -> np.ndarray:
-    """θ on a readable 0–100 scale (θ −3 → 0, θ +3 → 100), clipped."""
+def ability_scale(theta: float | np.ndarray | list[float] | pd.Series) -> np.ndarray:
+    """θ (logits) on a readable 0–100 scale (θ −3 → 0, θ +3 → 100), clipped; same shape."""
     return np.clip((np.asarray(theta, dtype=float) + 3.0) / 6.0 * 100.0, 0.0, 100.0)

@@ -129,7 +129,8 @@ def build_demo(
             n = _take_test(svc, person["who"], truth, rng)
             tests += n > 0
             answers += n
-        moved += _act_on_flags(svc, teachers, rng)
+        if week < weeks - 1:  # this week's flags wait for the teacher to look
+            moved += _act_on_flags(svc, teachers, rng)
 
     clock.now = dt.datetime.combine(today, dt.time(8), tzinfo=dt.UTC)
     newest = svc.create_cohort(teachers[0], f"Inntak {today.isoformat()}", today)

@@ -525,11 +525,12 @@ class Service:
         return out.sort_values("share").reset_index(drop=True)
 
     def participant_record(self, actor: TeacherContext, participant_id: int) -> dict[str, Any]:
-        """What the participant page shows besides the tests: pseudonym, language, track,
-        suggested track, override reason, course level, intake date."""
+        """What the participant page shows besides the tests: pseudonym, cohort id,
+        language, track, suggested track, override reason, course level, intake date."""
         with self._sessions() as db:
             p = self._participant(db, actor, participant_id)
-            return {"pseudonym": p.pseudonym, "language": p.language, "track": p.track,
+            return {"pseudonym": p.pseudonym, "cohort_id": p.cohort_id,
+                    "language": p.language, "track": p.track,
                     "track_suggested": p.track_suggested,
                     "track_override_reason": p.track_override_reason,
                     "course_level": p.course_level, "intake_date": p.intake_date}

@@ -81,7 +81,11 @@ def test_exports_read_back_equal(tmp_path):
 def test_figures_have_the_data():
     fig = trajectory_figure(TESTS, 1, CUTS, track_median(TESTS, PEOPLE), track=2)
     line = next(t for t in fig.data if t.name == "θ")
-    assert list(line.y) == [-1.5, -1.2, -0.6]
+    # the readable scale: θ −3 → 0, +3 → 100
+    assert list(line.y) == pytest.approx([25.0, 30.0, 40.0])
+    assert fig.layout.yaxis.title.text == "ability (0–100)"
+    norsk = trajectory_figure(TESTS, 1, CUTS, labels={"week": "uke"})
+    assert norsk.layout.xaxis.title.text == "uke"
     bars = level_distribution_figure(level_distribution_by_week(TESTS, CUTS.labels))
     assert [b.name for b in bars.data] == list(CUTS.labels)
 

@@ -1,14 +1,16 @@
-"""The teacher overview widget, driven in the kernel (browser tests come with issue 6)."""
+"""The teachers' dashboard driven in the kernel (tests/test_teacher_browser.py drives it
+in Chromium)."""
 
 import datetime as dt
 
 import pytest
+from ipywidgets import HTML
 
 from lang_assess.demo import build_demo
 from lang_assess.programme import load_config
 from lang_assess.service import Service
 from lang_assess.store.db import make_engine, migrate
-from lang_assess.ui.dashboard import TeacherDashboard
+from lang_assess.ui.dashboard import TeacherDashboard, parse_link
 
 TODAY = dt.date(2026, 11, 22)
 
@@ -36,8 +38,49 @@ def test_wrong_password_then_only_own_cohorts(service):
     ola = service.login_teacher("ola", "demo-ola-2026")
     theirs = set(service.cohorts(ola)["id"]) - own
     assert theirs
-    with pytest.raises(Exception, match="not your cohort"):
-        dash.show_cohort(next(iter(theirs)))  # tampering with the widget's value
+    other = next(iter(theirs))
+    dash.show_cohort(other)  # tampering with the widget's value
+    shown = " ".join(getattr(w, "value", "") for w in dash.body.children
+                     if isinstance(getattr(w, "value", None), str))
+    assert "You do not have access" in shown
+    for name in service.cohort_progress(ola, other)["pseudonym"]:
+        assert name not in shown
+
+
+def test_links_name_a_cohort_or_a_participant_and_the_service_decides(service):
+    kari = service.login_teacher("kari", "demo-kari-2026")
+    ola = service.login_teacher("ola", "demo-ola-2026")
+    own = int(service.cohorts(kari)["id"].iloc[-1])
+    theirs = int(service.cohorts(ola)["id"].iloc[0])
+    their_person = int(service.cohort_progress(ola, theirs)["participant_id"].iloc[0])
+    my_person = service.cohort_progress(kari, own)
+    assert parse_link("?cohort=12&participant=x") == {"cohort": 12}
+    assert parse_link("participant=7") == {"participant": 7}
+    for query, denied in ((f"cohort={own}", False), (f"cohort={theirs}", True),
+                          (f"participant={their_person}", True),
+                          (f"participant={int(my_person['participant_id'].iloc[0])}", False)):
+        dash = TeacherDashboard(service, "en", query=lambda q=query: q)
+        dash.user.value, dash.password.value = "kari", "demo-kari-2026"
+        dash.login()
+        html = " ".join(w.value for w in dash.body.children if isinstance(w, HTML))
+        assert ("la-denied" in html) is denied, query
+    assert my_person["pseudonym"].iloc[0] in html  # the last link opened kari's person
+
+
+def test_an_admin_sees_every_cohort_and_filters_by_teacher(service):
+    dash = TeacherDashboard(service, "en")
+    dash.user.value, dash.password.value = "admin", "demo-admin-2026"
+    dash.login()
+    admin = service.login_teacher("admin", "demo-admin-2026")
+    everything = service.cohorts(admin)
+    assert {v for _, v in dash.picker.options} == set(everything["id"])
+    dash.teacher_filter.value = "ola"
+    assert {v for _, v in dash.picker.options} == set(
+        everything.loc[everything["teacher"] == "ola", "id"])
+    kari = TeacherDashboard(service, "en")
+    kari.user.value, kari.password.value = "kari", "demo-kari-2026"
+    kari.login()
+    assert not hasattr(kari, "teacher_filter")
 
 
 def test_counts_table_and_people_behind_a_count(service):

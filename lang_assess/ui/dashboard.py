@@ -1,20 +1,29 @@
-"""The teacher's cohort overview (a first dashboard; issue 6 adds the rest).
+"""The teachers' dashboard: cohort overview, participant page, enrolment, exports.
 
 A teacher logs in with a password; the page then offers only the cohorts the service
-lets that teacher see.  Numbers come from :mod:`lang_assess.cohort_views`; access codes
-and answer keys are never shown here.
+lets that teacher see (an admin sees all, with a teacher filter).  Numbers come from
+:mod:`lang_assess.cohort_views`; access codes and answer keys are never shown here.
+A link may name a cohort or a participant (``?cohort=12``, ``?participant=345``); the
+service decides whether the logged-in teacher may see it, never the link.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Callable
+from urllib.parse import parse_qs
 
 import ipywidgets as widgets
 import pandas as pd
 
 from lang_assess.cohort_views import (
+    FIGURE_LABELS,
+    STATUS_ACTION,
+    STATUS_ON_TRACK,
+    STATUS_READY,
+    ability_scale,
     age_group,
     export_csv,
     export_excel,
@@ -35,9 +44,12 @@ COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "stat
 class TeacherDashboard:
     """Login, then the overview of one cohort at a time; ``root`` is the widget."""
 
-    def __init__(self, service: Service, language: str = "nb") -> None:
+    def __init__(self, service: Service, language: str = "nb",
+                 query: Callable[[], str] | None = None) -> None:
         self.service = service
         self.language = language
+        # read at login, not at start: a preheated Voila kernel learns its URL only then
+        self.query = query
         self.teacher: TeacherContext | None = None
         self.root = widgets.VBox()
         self.root.add_class("la-dashboard")
@@ -73,27 +85,64 @@ class TeacherDashboard:
         except AccessDenied:
             self.show_login(self.t("wrong"))
             return
-        cohorts = self.service.cohorts(self.teacher)
-        options = [(f"{r.name} ({r.teacher})", int(r.id)) for r in cohorts.itertuples()]
-        self.picker = widgets.Dropdown(options=options, description=self.t("cohort"))
+        self.cohort_table = self.service.cohorts(self.teacher)
+        self.picker = widgets.Dropdown(options=self._cohort_options(""),
+                                       description=self.t("cohort"))
         self.picker.observe(lambda _c: self.show_cohort(self.picker.value), names="value")
         self.track_filter = widgets.Dropdown(
             options=[(self.t("all"), 0), ("1", 1), ("2", 2), ("3", 3)],
             description=self.t("track"))
         self.track_filter.observe(lambda _c: self.show_cohort(self.picker.value),
                                   names="value")
+        filters: list[widgets.Widget] = [self.picker, self.track_filter]
+        if self.teacher.is_admin:  # an admin sees every cohort: narrow by teacher
+            self.teacher_filter = widgets.Dropdown(
+                options=[(self.t("all"), ""), *((u, u) for u in
+                                                sorted(set(self.cohort_table["teacher"])))],
+                description=self.t("teacher"))
+            self.teacher_filter.add_class("la-teacher-filter")
+            self.teacher_filter.observe(lambda c: self._filter_teacher(c["new"]),
+                                        names="value")
+            filters.insert(0, self.teacher_filter)
         self.body = widgets.VBox()
         self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
-                              widgets.HBox([self.picker, self.track_filter]), self.body)
-        if options:
-            self.show_cohort(options[0][1])
+                              widgets.HBox(filters), self.body)
+        link = parse_link(self.query() if self.query is not None else "")
+        if "participant" in link:
+            self.show_participant(None, link["participant"])
+        elif "cohort" in link:
+            self.show_cohort(link["cohort"])
+        elif self.picker.options:
+            self.show_cohort(self.picker.value)
+
+    def _cohort_options(self, teacher: str) -> list[tuple[str, int]]:
+        rows = self.cohort_table
+        if teacher:
+            rows = rows[rows["teacher"] == teacher]
+        return [(f"{r.name} ({r.teacher})", int(r.id)) for r in rows.itertuples()]
+
+    def _filter_teacher(self, teacher: str) -> None:
+        self.picker.options = self._cohort_options(teacher)
+        if self.picker.options:
+            self.show_cohort(self.picker.value)
+        else:
+            self.body.children = (widgets.HTML(f"<p>{self.t('nobody')}</p>"),)
+
+    def _denied(self) -> None:
+        """What a link to someone else's cohort or participant shows: no data at all."""
+        self.body.children = (widgets.HTML(
+            f"<p class='la-denied'>{html.escape(self.t('denied'))}</p>"),)
 
     def show_cohort(self, cohort_id: int) -> None:
         """Counts behind buttons, the cohort table and the level distribution by week."""
         if self.teacher is None:
             return
-        progress = with_status(self.service.cohort_progress(self.teacher, cohort_id))
-        tests = self.service.cohort_tests(self.teacher, cohort_id)
+        try:
+            progress = with_status(self.service.cohort_progress(self.teacher, cohort_id))
+            tests = self.service.cohort_tests(self.teacher, cohort_id)
+        except AccessDenied:
+            self._denied()
+            return
         track = getattr(self, "track_filter", None)
         if track is not None and track.value and len(progress):
             progress = progress[progress["track"] == track.value].reset_index(drop=True)
@@ -115,7 +164,8 @@ class TeacherDashboard:
 
             if len(tests):
                 display(level_distribution_figure(
-                    level_distribution_by_week(tests, self.service.bank.cuts.labels)))
+                    level_distribution_by_week(tests, self.service.bank.cuts.labels),
+                    self._figure_labels()))
         person = widgets.Dropdown(
             options=[(n, int(i)) for n, i in zip(progress.get("pseudonym", []),
                                                  progress.get("participant_id", []),
@@ -129,10 +179,13 @@ class TeacherDashboard:
         enrol.add_class("la-enrol")
         enrol.on_click(lambda _b: self.show_enrolment(cohort_id))
         self.body.children = (widgets.HBox(buttons), self.people,
-                              widgets.HTML(_table_html(progress)),
+                              widgets.HTML(_table_html(self.shown_table(progress))),
                               widgets.HTML(self._downloads(progress)),
                               widgets.HTML(f"<h2>{self.t('levels')}</h2>"), chart, growth,
                               widgets.HBox([person, open_person]), enrol)
+
+    def _figure_labels(self) -> dict[str, str]:
+        return {key: self.t(f"fig_{key}") for key in FIGURE_LABELS}
 
     def _growth_html(self, tests: pd.DataFrame, progress: pd.DataFrame) -> str:
         """Median growth a week by track, gender and age group, small groups marked."""
@@ -153,24 +206,31 @@ class TeacherDashboard:
             parts.append(f"<h3>{self.t(label)}</h3><table class='la-growth-{by}'>{rows}</table>")
         return "".join(parts)
 
-    def show_participant(self, cohort_id: int, participant_id: int) -> None:
-        """History, skills (not items), track with override, trajectory vs track median."""
+    def show_participant(self, cohort_id: int | None, participant_id: int) -> None:
+        """History, skills (not items), track with override, trajectory vs track median.
+
+        ``cohort_id`` None: the participant's own cohort (a link names only the person).
+        """
         if self.teacher is None:
             return
-        record = self.service.participant_record(self.teacher, participant_id)
-        history = self.service.participant_history(self.teacher, participant_id)
-        skills = self.service.participant_skills(self.teacher, participant_id)
-        tests = self.service.cohort_tests(self.teacher, cohort_id)
-        progress = self.service.cohort_progress(self.teacher, cohort_id)
+        try:
+            record = self.service.participant_record(self.teacher, participant_id)
+            cohort_id = record["cohort_id"]
+            history = self.service.participant_history(self.teacher, participant_id)
+            skills = self.service.participant_skills(self.teacher, participant_id)
+            tests = self.service.cohort_tests(self.teacher, cohort_id)
+            progress = self.service.cohort_progress(self.teacher, cohort_id)
+        except AccessDenied:
+            self._denied()
+            return
         chart = widgets.Output()
         with chart:
             from IPython.display import display
 
             if len(history):
                 display(trajectory_figure(tests, participant_id, self.service.bank.cuts,
-                                          track_median(tests, progress), record["track"]))
-        hist_cols = [c for c in ("kind", "week", "items", "level", "change",
-                                 "change_reliable") if c in history]
+                                          track_median(tests, progress), record["track"],
+                                          self._figure_labels()))
         reason = record["track_override_reason"]
         info = (f"<h2>{html.escape(record['pseudonym'])}</h2><p>{self.t('track')} "
                 f"{record['track']} ({record['track_suggested']})"
@@ -199,16 +259,43 @@ class TeacherDashboard:
         self.body.children = (
             widgets.HTML(info + link), chart,
             widgets.HTML(f"<h3>{self.t('history')}</h3>"
-                         + (history[hist_cols].to_html(index=False, classes="la-history")
-                            if len(history) else "")),
+                         + (self.history_table(history).to_html(
+                             index=False, classes="la-history") if len(history) else "")),
             widgets.HTML(f"<h3>{self.t('skills')}</h3>"
                          + skills.to_html(index=False, classes="la-skills",
                                           float_format="{:.0%}".format)),
             widgets.HBox([track, why, save]), back)
 
+    def shown_table(self, progress: pd.DataFrame) -> pd.DataFrame:
+        """The cohort table as on screen and in the exports: the columns a teacher reads,
+        headers and status labels in the UI language."""
+        if progress.empty:
+            return pd.DataFrame(columns=[self.t(f"col_{c}") for c in COLUMNS])
+        shown = progress[COLUMNS].copy()
+        shown["status"] = shown["status"].map({
+            STATUS_READY: self.t("status_ready"), STATUS_ACTION: self.t("status_action"),
+            STATUS_ON_TRACK: self.t("status_on_track")})
+        return shown.rename(columns={c: self.t(f"col_{c}") for c in COLUMNS})
+
+    def history_table(self, history: pd.DataFrame) -> pd.DataFrame:
+        """A participant's tests as the page shows them: kind, week, items, level, ability
+        and change on the 0–100 scale, whether the change is reliable."""
+        score = ability_scale(history["theta"])
+        change = pd.Series(score).diff()
+        return pd.DataFrame({
+            self.t("h_kind"): [self.t(f"kind_{k}") for k in history["kind"]],
+            self.t("h_week"): history["week"].to_numpy(),
+            self.t("h_items"): history["items"].to_numpy(),
+            self.t("h_level"): history["level"].to_numpy(),
+            self.t("h_score"): [f"{v:.0f}" for v in score],
+            self.t("h_change"): ["—" if pd.isna(c) else f"{c:+.0f}" for c in change],
+            self.t("h_reliable"): [self.t("yes") if r else self.t("no")
+                                   for r in history["change_reliable"]],
+        })
+
     def _downloads(self, progress: pd.DataFrame) -> str:
         """CSV and Excel of the table on screen, as download links (data: URLs)."""
-        shown = progress[[c for c in COLUMNS if c in progress]] if len(progress) else progress
+        shown = self.shown_table(progress)
         csv = base64.b64encode(export_csv(shown)).decode()
         xlsx = base64.b64encode(export_excel(shown)).decode()
         mime = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -292,16 +379,33 @@ def participant_report_html(record: dict, history: pd.DataFrame, skills: pd.Data
         f"<h2>{t('skills')}</h2><table>{skill_rows}</table></body></html>")
 
 
-def _table_html(progress: pd.DataFrame) -> str:
-    if progress.empty:
+def _table_html(table: pd.DataFrame) -> str:
+    if table.empty:
         return "<p>—</p>"
-    shown = progress[[c for c in COLUMNS if c in progress]].astype(object)
+    shown = table.astype(object)
     shown = shown.where(shown.notna(), "—")
     return shown.to_html(index=False, classes="la-cohort-table", escape=True)
+
+
+def parse_link(query: str) -> dict[str, int]:
+    """``cohort`` and ``participant`` ids from a page's query string; anything else, or
+    a value that is not a whole number, is ignored."""
+    values = parse_qs(query.lstrip("?"))
+    return {k: int(v[0]) for k in ("cohort", "participant")
+            if (v := values.get(k)) and v[0].isdigit()}
+
+
+def _page_query() -> str:
+    """The query string of the page this kernel serves ("" outside Voila)."""
+    if os.environ.get("VOILA_KERNEL_ID"):
+        from voila.utils import get_query_string
+
+        return get_query_string() or ""
+    return os.environ.get("QUERY_STRING", "")
 
 
 def make_dashboard() -> TeacherDashboard:
     """The dashboard on the configured database and bank (dashboards/teacher.ipynb)."""
     from lang_assess.ui.setup import configured_service
 
-    return TeacherDashboard(configured_service()[0])
+    return TeacherDashboard(configured_service()[0], query=_page_query)
