@@ -23,52 +23,60 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
 
-def main(participants: int = 500, weeks: int = 30) -> None:
+def build_database(folder: Path, participants: int, weeks: int):
+    """``folder/lang_assess.sqlite`` with one teacher ("t", "password1") and one cohort of
+    ``participants`` × ``weeks`` finished tests; returns the service on it."""
     from lang_assess.bank.loader import load_bank
     from lang_assess.programme import load_config
     from lang_assess.service import Service
     from lang_assess.store.db import make_engine, migrate, session_factory
     from lang_assess.store.models import Cohort, Estimate, Organisation, Participant, TestSession
-    from lang_assess.ui.dashboard import TeacherDashboard
 
     bank = load_bank(REPO / "item_bank" / "nb")
     cuts = bank.cuts
     rng = np.random.default_rng(0)
     today = dt.date(2026, 11, 22)
     intake = today - dt.timedelta(weeks=weeks)
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = make_engine(f"sqlite:///{tmp}/lang_assess.sqlite")
-        migrate(engine)
-        svc = Service(engine, bank, load_config(),
-                      clock=lambda: dt.datetime(2026, 11, 22, 8, tzinfo=dt.UTC))
-        org = svc.create_organisation("Big")
-        svc.create_teacher(org, "t", "password1")
-        teacher = svc.login_teacher("t", "password1")
-        cid = svc.create_cohort(teacher, "Big intake", intake)
-        with session_factory(engine).begin() as db:
-            cohort = db.get(Cohort, cid)
-            assert db.get(Organisation, org) is not None
-            for k in range(participants):
-                theta0, growth = rng.normal(-0.8, 1.0), rng.uniform(0.0, 0.1)
-                p = Participant(cohort_id=cohort.id, pseudonym=f"BIG-{k:04d}",
-                                code_lookup=f"{k:04d}", code_hash="x", language="ar",
-                                gender=str(rng.choice(["f", "m"])),
-                                birth_year=int(rng.integers(1970, 2006)), track=2,
-                                track_suggested=2, intake_date=intake, course_level="A2")
-                db.add(p)
+    engine = make_engine(f"sqlite:///{folder}/lang_assess.sqlite")
+    migrate(engine)
+    svc = Service(engine, bank, load_config(),
+                  clock=lambda: dt.datetime(2026, 11, 22, 8, tzinfo=dt.UTC))
+    org = svc.create_organisation("Big")
+    svc.create_teacher(org, "t", "password1")
+    teacher = svc.login_teacher("t", "password1")
+    cid = svc.create_cohort(teacher, "Big intake", intake)
+    with session_factory(engine).begin() as db:
+        cohort = db.get(Cohort, cid)
+        assert db.get(Organisation, org) is not None
+        for k in range(participants):
+            theta0, growth = rng.normal(-0.8, 1.0), rng.uniform(0.0, 0.1)
+            p = Participant(cohort_id=cohort.id, pseudonym=f"BIG-{k:04d}",
+                            code_lookup=f"{k:04d}", code_hash="x", language="ar",
+                            gender=str(rng.choice(["f", "m"])),
+                            birth_year=int(rng.integers(1970, 2006)), track=2,
+                            track_suggested=2, intake_date=intake, course_level="A2")
+            db.add(p)
+            db.flush()
+            for w in range(weeks):
+                theta = theta0 + growth * w + rng.normal(0, 0.3)
+                t = TestSession(participant_id=p.id, kind="placement" if w == 0
+                                else "progress", week=w, params_version="v0", state="{}",
+                                n_answered=5, started_at=dt.datetime(2026, 1, 1),
+                                finished_at=dt.datetime.combine(
+                                    intake + dt.timedelta(weeks=w), dt.time(9)))
+                db.add(t)
                 db.flush()
-                for w in range(weeks):
-                    theta = theta0 + growth * w + rng.normal(0, 0.3)
-                    t = TestSession(participant_id=p.id, kind="placement" if w == 0
-                                    else "progress", week=w, params_version="v0", state="{}",
-                                    n_answered=5, started_at=dt.datetime(2026, 1, 1),
-                                    finished_at=dt.datetime.combine(
-                                        intake + dt.timedelta(weeks=w), dt.time(9)))
-                    db.add(t)
-                    db.flush()
-                    db.add(Estimate(session_id=t.id, theta=theta, se=0.3,
-                                    level=str(cuts.level_label(theta)),
-                                    level_probabilities={}))
+                db.add(Estimate(session_id=t.id, theta=theta, se=0.3,
+                                level=str(cuts.level_label(theta)),
+                                level_probabilities={}))
+    return svc, engine
+
+
+def main(participants: int = 500, weeks: int = 30) -> None:
+    from lang_assess.ui.dashboard import TeacherDashboard
+
+    with tempfile.TemporaryDirectory() as tmp:
+        svc, engine = build_database(Path(tmp), participants, weeks)
         dash = TeacherDashboard(svc, "nb")
         dash.user.value, dash.password.value = "t", "password1"
         times = []
@@ -108,8 +116,11 @@ def in_browser(data: Path, runs: int = 3) -> list[float]:
                 t0 = time.perf_counter()
                 page.click("button.mod-primary")
                 page.wait_for_selector(".la-cohort-table", timeout=60_000)
+                t_table = time.perf_counter() - t0
                 page.wait_for_selector(".js-plotly-plot .bars", timeout=60_000)
                 times.append(time.perf_counter() - t0)
+                print(f"  table on screen {t_table:.2f} s, chart {times[-1]:.2f} s",
+                      file=sys.stderr)
                 page.close()
             browser.close()
     finally:

@@ -59,7 +59,7 @@ def test_links_name_a_cohort_or_a_participant_and_the_service_decides(service):
     for query, denied in ((f"cohort={own}", False), (f"cohort={theirs}", True),
                           (f"participant={their_person}", True),
                           (f"participant={int(my_person['participant_id'].iloc[0])}", False)):
-        dash = TeacherDashboard(service, "en", query=lambda q=query: q)
+        dash = TeacherDashboard(service, "en", query=query)
         dash.user.value, dash.password.value = "kari", "demo-kari-2026"
         dash.login()
         html = " ".join(w.value for w in dash.body.children if isinstance(w, HTML))

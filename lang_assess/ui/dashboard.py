@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 import os
 from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs
 
 import ipywidgets as widgets
@@ -44,12 +46,10 @@ COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "stat
 class TeacherDashboard:
     """Login, then the overview of one cohort at a time; ``root`` is the widget."""
 
-    def __init__(self, service: Service, language: str = "nb",
-                 query: Callable[[], str] | None = None) -> None:
+    def __init__(self, service: Service, language: str = "nb", query: str = "") -> None:
         self.service = service
         self.language = language
-        # read at login, not at start: a preheated Voila kernel learns its URL only then
-        self.query = query
+        self.query = query  # the page's query string: a link to a cohort or participant
         self.teacher: TeacherContext | None = None
         self.root = widgets.VBox()
         self.root.add_class("la-dashboard")
@@ -107,7 +107,7 @@ class TeacherDashboard:
         self.body = widgets.VBox()
         self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
                               widgets.HBox(filters), self.body)
-        link = parse_link(self.query() if self.query is not None else "")
+        link = parse_link(self.query)
         if "participant" in link:
             self.show_participant(None, link["participant"])
         elif "cohort" in link:
@@ -158,14 +158,9 @@ class TeacherDashboard:
             b.add_class(f"la-count-{key}")
             b.on_click(lambda _b, k=key: self._people_with(k))
             buttons.append(b)
-        chart = widgets.Output()
-        with chart:
-            from IPython.display import display
-
-            if len(tests):
-                display(level_distribution_figure(
-                    level_distribution_by_week(tests, self.service.bank.cuts.labels),
-                    self._figure_labels()))
+        chart = plot_widget(level_distribution_figure(
+            level_distribution_by_week(tests, self.service.bank.cuts.labels),
+            self._figure_labels()) if len(tests) else None)
         person = widgets.Dropdown(
             options=[(n, int(i)) for n, i in zip(progress.get("pseudonym", []),
                                                  progress.get("participant_id", []),
@@ -223,14 +218,9 @@ class TeacherDashboard:
         except AccessDenied:
             self._denied()
             return
-        chart = widgets.Output()
-        with chart:
-            from IPython.display import display
-
-            if len(history):
-                display(trajectory_figure(tests, participant_id, self.service.bank.cuts,
-                                          track_median(tests, progress), record["track"],
-                                          self._figure_labels()))
+        chart = plot_widget(trajectory_figure(
+            tests, participant_id, self.service.bank.cuts, track_median(tests, progress),
+            record["track"], self._figure_labels()) if len(history) else None)
         reason = record["track_override_reason"]
         info = (f"<h2>{html.escape(record['pseudonym'])}</h2><p>{self.t('track')} "
                 f"{record['track']} ({record['track_suggested']})"
@@ -387,6 +377,19 @@ def _table_html(table: pd.DataFrame) -> str:
     return shown.to_html(index=False, classes="la-cohort-table", escape=True)
 
 
+def plot_widget(figure: Any | None) -> widgets.Output:
+    """A plotly figure as a widget, sent as plotly's JSON mime type only: the page's
+    plotly extension draws it.  (The default notebook renderer would also send the whole
+    plotly.js library through the websocket with the first figure: seconds on a phone.)"""
+    out = widgets.Output()
+    if figure is not None:
+        from IPython.display import display
+
+        with out:
+            display({"application/vnd.plotly.v1+json": json.loads(figure.to_json())}, raw=True)
+    return out
+
+
 def parse_link(query: str) -> dict[str, int]:
     """``cohort`` and ``participant`` ids from a page's query string; anything else, or
     a value that is not a whole number, is ignored."""
@@ -396,7 +399,11 @@ def parse_link(query: str) -> dict[str, int]:
 
 
 def _page_query() -> str:
-    """The query string of the page this kernel serves ("" outside Voila)."""
+    """The query string of the page this kernel serves ("" outside Voila).
+
+    A preheated Voila kernel runs the notebook before anyone asks for the page; this
+    waits (in the pool, unseen) until the request arrives.  Asked later, at login, the
+    same answer took seconds: the websocket to Voila was opened only then."""
     if os.environ.get("VOILA_KERNEL_ID"):
         from voila.utils import get_query_string
 
@@ -408,4 +415,5 @@ def make_dashboard() -> TeacherDashboard:
     """The dashboard on the configured database and bank (dashboards/teacher.ipynb)."""
     from lang_assess.ui.setup import configured_service
 
-    return TeacherDashboard(configured_service()[0], query=_page_query)
+    service = configured_service()[0]  # load before waiting: the pool's head start
+    return TeacherDashboard(service, query=_page_query())
