@@ -75,6 +75,26 @@ def _parser() -> argparse.ArgumentParser:
     qi.add_argument("package")
     qi.add_argument("path")
     qi.add_argument("--overwrite", action="store_true")
+    pub = bank_sub.add_parser("publish", help="make calibrated parameters the bank's current "
+                              "version (params/<version>.csv + provenance)")
+    pub.add_argument("path", help="the bank folder")
+    pub.add_argument("--params", required=True,
+                     help="PARAMS.csv from `lang-assess calibrate` (item,a,b[,c]); items "
+                          "not in it keep their current parameters")
+    pub.add_argument("--version", required=True, help="new version name, e.g. v1")
+    pub.add_argument("--data-window", required=True, help="e.g. 2026-09-01..2026-11-20")
+    pub.add_argument("--model", required=True, choices=("1pl", "2pl", "pcm", "gpcm"))
+    pub.add_argument("--backend", required=True, help="mml or py-irt")
+    pub.add_argument("--linking", required=True,
+                     help="how the scale was kept: fixed anchors, stocking-lord, mean-sigma")
+    pub.add_argument("--approved-by", required=True, help="who approved the version")
+    pub.add_argument("--notes", default="")
+    rb = bank_sub.add_parser("rollback", help="make the previous parameter version current")
+    rb.add_argument("path")
+    rb.add_argument("--by", required=True, help="who rolls back")
+    rb.add_argument("--reason", required=True)
+    ver = bank_sub.add_parser("versions", help="the publish and rollback log")
+    ver.add_argument("path")
     aud = bank_sub.add_parser("make-audio", help="synthesise missing audio with espeak-ng")
     aud.add_argument("path")
     aud.add_argument("--force", action="store_true", help="remake every file")
@@ -208,6 +228,8 @@ def _bank(args: argparse.Namespace) -> int:
         return 0
     if command == "expert-params":
         return _expert_params(args)
+    if command in ("publish", "rollback", "versions"):
+        return _versions(args)
     if command == "make-audio":
         from lang_assess.bank.audio import make_audio
 
@@ -243,13 +265,35 @@ def _bank(args: argparse.Namespace) -> int:
     raise ValueError(f"unknown bank command {command!r}")
 
 
+def _versions(args: argparse.Namespace) -> int:
+    """``bank publish``, ``bank rollback`` and ``bank versions``."""
+    from lang_assess.bank import versions
+    from lang_assess.bank.params_csv import read_params_csv
+
+    if args.bank_command == "publish":
+        target = versions.publish(args.path, read_params_csv(args.params), args.version, {
+            "data_window": args.data_window, "model": args.model, "backend": args.backend,
+            "linking": args.linking, "approved_by": args.approved_by, "notes": args.notes,
+        }, model=args.model)
+        print(f"{target}: published; {args.version} is now current")
+    elif args.bank_command == "rollback":
+        now = versions.rollback(args.path, by=args.by, reason=args.reason)
+        print(f"rolled back: {now} is current again")
+    else:
+        print(f"current: {versions.current_version(args.path)}")
+        for h in versions.history(args.path):
+            print(f"{h['date']}  {h['action']:<8} {h['version']} (was {h['previous']}) "
+                  f"by {h['by']}" + (f": {h['reason']}" if h.get("reason") else ""))
+    return 0
+
+
 def _expert_params(args: argparse.Namespace) -> int:
     """Write ``params/<version>.csv`` for every item by the expert rule."""
-    import csv
     from pathlib import Path
 
     from lang_assess.bank.expert import RULE, expert_parameters
     from lang_assess.bank.loader import load_bank
+    from lang_assess.bank.params_csv import write_bank_params_csv
 
     bank = load_bank(args.path, skip=["params", "media"])
     target = Path(args.path) / "params" / f"{args.version}.csv"
@@ -259,15 +303,9 @@ def _expert_params(args: argparse.Namespace) -> int:
     items = list(bank.items.values())
     params = expert_parameters(items, bank.cuts)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with target.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(["item", "model", "a", "b", "c", "steps", "source", "n"])
-        for r, it in enumerate(items):
-            k = it.max_score
-            steps = " ".join(f"{v:.3f}" for v in params.steps[r, :k]) if k > 1 else ""
-            b = "" if k > 1 else f"{params.steps[r, 0]:.3f}"
-            w.writerow([it.id, "gpcm" if k > 1 else "2pl", f"{params.a[r]:.3f}", b, "0",
-                        steps, RULE, 0])
+    write_bank_params_csv(target, params,
+                          model=["gpcm" if it.max_score > 1 else "2pl" for it in items],
+                          source=[RULE] * len(items), n=[0] * len(items))
     print(f"{target}: {len(items)} items")
     return 0
 

@@ -24,10 +24,12 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lang_assess.bank.loader import Bank
+from lang_assess.bank.loader import Bank, load_bank, read_provenance
 from lang_assess.bank.schema import Item
+from lang_assess.bank.versions import current_version, provenance
 from lang_assess.cat.session import CATSession
 from lang_assess.errors import LangAssessError, SessionError
+from lang_assess.irt.params import ItemParameters
 from lang_assess.programme import (
     ProgrammeConfig,
     participant_flags,
@@ -204,6 +206,7 @@ class Service:
         self._sessions = session_factory(engine)
         self._seeds = np.random.default_rng(seed)
         self._designs = {k: bank.design(k) for k in ("placement", "progress")}
+        self._params: dict[str, ItemParameters] = {bank.config.params_version: bank.params}
 
     # ---- set-up and login ---------------------------------------------------------
     def create_organisation(self, name: str) -> int:
@@ -382,10 +385,11 @@ class Service:
             kind, week = self._due(db, p)
             if kind is None:
                 return None
-            cat = self._new_cat(db, p, kind)
-            self._register_params_version(db)
+            version = self.current_params_version()
+            cat = self._new_cat(db, p, kind, self.params_for(version))
+            self._register_params_version(db, version)
             row = TestSession(participant_id=p.id, kind=kind, week=week,
-                              params_version=self.bank.config.params_version,
+                              params_version=version,
                               state=cat.to_json(), n_answered=0, started_at=self.clock())
             db.add(row)
             db.flush()
@@ -562,11 +566,12 @@ class Service:
             return None, week
         return "progress", week
 
-    def _new_cat(self, db: Session, p: Participant, kind: str) -> CATSession:
+    def _new_cat(self, db: Session, p: Participant, kind: str,
+                 params: ItemParameters) -> CATSession:
         design = self._designs[kind]
         seed = int(self._seeds.integers(2**31))
         if kind == "placement":
-            return CATSession(self.bank.params, design, seed=seed)
+            return CATSession(params, design, seed=seed)
         last = db.execute(
             select(TestSession.week, TestSession.finished_at, Estimate.theta, Estimate.se)
             .join(Estimate, Estimate.session_id == TestSession.id)
@@ -579,15 +584,12 @@ class Service:
         seen = db.scalars(
             select(Response.item_id).join(TestSession, TestSession.id == Response.session_id)
             .where(TestSession.participant_id == p.id, TestSession.week >= since)).all()
-        return CATSession(self.bank.params, design, seed=seed, prior_mean=mean, prior_sd=sd,
+        return CATSession(params, design, seed=seed, prior_mean=mean, prior_sd=sd,
                           exclude=set(seen))
 
     def _restore(self, row: TestSession) -> CATSession:
-        if row.params_version != self.bank.config.params_version:
-            raise SessionError(
-                f"test {row.id} started with parameters {row.params_version}, the bank now "
-                f"has {self.bank.config.params_version}")
-        return CATSession.from_json(row.state, self.bank.params)
+        # a test keeps the parameters it started with, even after a new version is published
+        return CATSession.from_json(row.state, self.params_for(row.params_version))
 
     def _view(self, row: TestSession, cat: CATSession) -> ItemView:
         item_id = cat.next_item()
@@ -607,15 +609,40 @@ class Service:
             if p is not None and p.course_level is None:
                 p.course_level = level  # the class the placement test puts them in
 
-    def _register_params_version(self, db: Session) -> None:
-        """Record the bank's parameter version the first time a test uses it."""
-        language, version = self.bank.config.language, self.bank.config.params_version
-        known = db.scalar(select(ParamVersion).where(ParamVersion.language == language,
-                                                     ParamVersion.version == version))
-        if known is None:
-            sources = sorted({src for _, src, _ in self.bank.provenance.values()})
-            db.add(ParamVersion(language=language, version=version, is_current=True,
-                                source="; ".join(sources) or "unknown"))
+    def current_params_version(self) -> str:
+        """The bank's current parameter version, read from ``bank.yaml`` each time: a
+        version published while the service runs is used by the next test that starts."""
+        return current_version(self.bank.root)
+
+    def params_for(self, version: str) -> ItemParameters:
+        """The item parameters of ``version`` (validated against the bank's items once,
+        then kept)."""
+        params = self._params.get(version)
+        if params is None:
+            params = load_bank(self.bank.root, version=version).params
+            self._params[version] = params
+        return params
+
+    def _register_params_version(self, db: Session, version: str) -> None:
+        """Record a parameter version the first time a test uses it, and mark it
+        current."""
+        language = self.bank.config.language
+        rows = db.scalars(select(ParamVersion).where(ParamVersion.language == language)).all()
+        if not any(r.version == version for r in rows):
+            meta = provenance(self.bank.root, version)
+            if meta:
+                source = ", ".join(f"{k}: {meta[k]}" for k in
+                                   ("model", "backend", "linking", "data_window",
+                                    "approved_by") if k in meta)
+            else:
+                source = "; ".join(sorted({src for _, src, _ in read_provenance(
+                    self.bank.root / "params" / f"{version}.csv").values()}))
+            rows = [*rows, ParamVersion(language=language, version=version,
+                                        source=source or "unknown")]
+            db.add(rows[-1])
+        for r in rows:
+            if r.is_current != (r.version == version):
+                r.is_current = r.version == version
 
     def _new_lookup(self, db: Session) -> str:
         for _ in range(100):

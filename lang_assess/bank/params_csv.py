@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -117,6 +118,28 @@ def write_params_csv(target: str | Path | TextIO, params: ItemParameters) -> Non
     for i in np.flatnonzero(params.n_steps == 1):
         w.writerow([params.ids[i], f"{params.a[i]:.6g}", f"{params.steps[i, 0]:.6g}",
                     f"{params.c[i]:.6g}", params.skill[i]])
+
+
+def write_bank_params_csv(
+    path: str | Path,
+    params: ItemParameters,
+    *,
+    model: Sequence[str],
+    source: Sequence[str],
+    n: Sequence[int],
+) -> None:
+    """Write a bank's versioned parameter file (``params/<version>.csv``): one row per
+    item with ``item,model,a,b,c,steps,source,n``; ``model``, ``source`` and ``n``
+    (responses behind the estimate) are (n_items,) sequences in parameter order."""
+    with Path(path).open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["item", "model", "a", "b", "c", "steps", "source", "n"])
+        for r in range(params.n_items):
+            k = int(params.n_steps[r])
+            steps = " ".join(f"{v:.4f}" for v in params.steps[r, :k]) if k > 1 else ""
+            b = "" if k > 1 else f"{params.steps[r, 0]:.4f}"
+            w.writerow([params.ids[r], model[r], f"{params.a[r]:.4f}", b,
+                        f"{params.c[r]:.4f}", steps, source[r], int(n[r])])
 
 
 def read_thetas_csv(path: str | Path) -> np.ndarray:
