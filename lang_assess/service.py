@@ -26,10 +26,11 @@ from sqlalchemy.orm import Session
 
 from lang_assess.bank.loader import Bank, load_bank, read_provenance
 from lang_assess.bank.schema import Item
-from lang_assess.bank.versions import current_version, provenance
+from lang_assess.bank.versions import current_cuts, current_version, provenance
 from lang_assess.cat.session import CATSession
 from lang_assess.errors import LangAssessError, SessionError
 from lang_assess.irt.params import ItemParameters
+from lang_assess.levels import CutScores
 from lang_assess.programme import (
     ProgrammeConfig,
     participant_flags,
@@ -207,6 +208,7 @@ class Service:
         self._seeds = np.random.default_rng(seed)
         self._designs = {k: bank.design(k) for k in ("placement", "progress")}
         self._params: dict[str, ItemParameters] = {bank.config.params_version: bank.params}
+        self._cuts: tuple[int, CutScores] = (-1, bank.cuts)
 
     # ---- set-up and login ---------------------------------------------------------
     def create_organisation(self, name: str) -> int:
@@ -340,7 +342,7 @@ class Service:
     def move_up(self, actor: TeacherContext, participant_id: int, reason: str = "") -> str:
         """Move a participant to the next course level (after the flag, or the teacher's
         judgement); audited.  Returns the new level."""
-        labels = self.bank.cuts.labels
+        labels = self.cuts.labels
         with self._sessions.begin() as db:
             p = self._participant(db, actor, participant_id)
             if p.course_level is None:
@@ -470,7 +472,7 @@ class Service:
 
     def cohort_progress(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
         """One row per participant: track, latest θ̂/SE/level, P(next level), flags."""
-        cuts = self.bank.cuts
+        cuts = self.cuts
         with self._sessions() as db:
             cohort = self._cohort(db, actor, cohort_id)
             people = db.scalars(select(Participant).where(Participant.cohort_id == cohort.id)
@@ -598,7 +600,7 @@ class Service:
         return item_view(self.bank.items[item_id], row.id, cat.n_answered + 1, row.kind)
 
     def _finish(self, db: Session, row: TestSession, cat: CATSession) -> None:
-        cuts = self.bank.cuts
+        cuts = self.cuts
         probs = cat.level_probabilities(cuts)
         level = max(probs, key=probs.__getitem__)
         db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se, level=level,
@@ -608,6 +610,15 @@ class Service:
             p = db.get(Participant, row.participant_id)
             if p is not None and p.course_level is None:
                 p.course_level = level  # the class the placement test puts them in
+
+    @property
+    def cuts(self) -> CutScores:
+        """The bank's current CEFR cut scores: re-read when ``bank.yaml`` changes, so a
+        standard-setting round's new cuts apply to the next result without a restart."""
+        stamp = (self.bank.root / "bank.yaml").stat().st_mtime_ns
+        if self._cuts[0] != stamp:
+            self._cuts = (stamp, current_cuts(self.bank.root))
+        return self._cuts[1]
 
     def current_params_version(self) -> str:
         """The bank's current parameter version, read from ``bank.yaml`` each time: a

@@ -164,3 +164,25 @@ def test_versions_command_lists_the_log(bank_dir, capsys):
     assert "current: v1" in out and "publish  v1 (was v0) by psychometrician A" in out
     log = yaml.safe_load((bank_dir / "params" / "published.yaml").read_text())
     assert log[0]["version"] == "v1"
+
+
+def test_new_cut_scores_become_a_version_and_the_service_uses_them(bank_dir, tmp_path):
+    from lang_assess.levels import CutScores
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    svc = Service(engine, load_bank(bank_dir), load_config())
+    assert svc.cuts.cuts == (-2.0, -1.0, 0.0, 1.0, 2.0)
+    new = CutScores((-1.8, -0.9, 0.1, 1.05, 2.2))
+    meta = {"method": "bookmark", "rp": 0.67, "panel_size": 12, "se": [0.1] * 5}
+    versions.set_cuts(bank_dir, new, "c1", "Bookmark round, Kristiansand panel", meta)
+    assert load_bank(bank_dir).cuts == new
+    assert svc.cuts == new  # picked up without a restart
+    raw = yaml.safe_load((bank_dir / "bank.yaml").read_text())
+    assert raw["cuts"]["version"] == "c1" and raw["cuts"]["provenance"]["panel_size"] == 12
+    assert raw["cuts_history"][0]["values"] == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    assert raw["params_version"] == "v0" and "designs" in raw
+    assert "# Norwegian (bokmål) item bank" in (bank_dir / "bank.yaml").read_text()
+    with pytest.raises(BankError, match="exists"):
+        versions.set_cuts(bank_dir, new, "c0", "again", meta)
+    engine.dispose()

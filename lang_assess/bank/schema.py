@@ -7,7 +7,7 @@ content is authored and reviewed, parameters change with every calibration.
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -204,6 +204,9 @@ class CutConfig(_Strict):
     values: list[float]
     labels: list[Level] = Field(default_factory=lambda: list(CEFR_LEVELS))
     source: str = Field(min_length=1)
+    version: str = "c0"
+    # how a standard-setting round produced them (lang_assess.standard_setting.cut_provenance)
+    provenance: dict[str, Any] | None = None
 
 
 class BankConfig(_Strict):
@@ -216,3 +219,4 @@ class BankConfig(_Strict):
     designs: dict[Literal["placement", "progress"], DesignConfig]
     content_targets: dict[Level, dict[Skill, int]] = Field(default_factory=dict)
     notes: str | None = None
+    cuts_history: list[CutConfig] = Field(default_factory=list)  # earlier cut versions

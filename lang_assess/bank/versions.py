@@ -27,11 +27,19 @@ from lang_assess.bank.loader import load_bank
 from lang_assess.bank.params_csv import write_bank_params_csv
 from lang_assess.errors import BankError
 from lang_assess.irt.params import ItemParameters
+from lang_assess.levels import CutScores
 
 VERSION = re.compile(r"^[A-Za-z0-9._-]+$")
 LOG = "published.yaml"
 REQUIRED_PROVENANCE = ("data_window", "model", "backend", "linking", "approved_by")
 _CURRENT = re.compile(r"^params_version:.*$", re.M)
+
+
+def current_cuts(root: str | Path) -> CutScores:
+    """The bank's current CEFR cut scores as ``bank.yaml`` has them now."""
+    raw = yaml.safe_load((Path(root) / "bank.yaml").read_text(encoding="utf-8"))["cuts"]
+    return CutScores(tuple(raw["values"]), tuple(raw.get("labels") or CutScores(
+        tuple(raw["values"])).labels))
 
 
 def current_version(root: str | Path) -> str:
@@ -185,3 +193,49 @@ def _log(root: Path, entry: dict[str, Any]) -> None:
                     "publish / rollback).\n" + yaml.safe_dump(entries, sort_keys=False,
                                                               allow_unicode=True),
                     encoding="utf-8")
+
+
+# ---- cut scores ---------------------------------------------------------------------------
+
+_TOP_KEY = re.compile(r"^(?=\S)", re.M)  # a top-level key or a comment before one
+
+
+def set_cuts(root: str | Path, cuts: CutScores, version: str, source: str,
+             provenance: Mapping[str, Any]) -> None:
+    """Make ``cuts`` the bank's CEFR cut scores as version ``version``; the cuts they
+    replace move to ``cuts_history`` in ``bank.yaml``.  ``provenance``: see
+    :func:`lang_assess.standard_setting.cut_provenance`.  The bank must still load."""
+    root = Path(root)
+    path = root / "bank.yaml"
+    text = path.read_text(encoding="utf-8")
+    raw = yaml.safe_load(text)
+    old = dict(raw["cuts"])
+    old.setdefault("version", "c0")
+    earlier = [*raw.get("cuts_history", []), old]
+    if version in {str(c["version"]) for c in earlier}:
+        raise BankError(f"{path}: cut version {version!r} exists; choose a new name")
+    new = {"version": version, "values": [round(float(v), 4) for v in cuts.cuts],
+           "labels": list(cuts.labels), "source": source, "provenance": dict(provenance)}
+    text = _replace_block(text, "cuts", {"cuts": new})
+    text = _replace_block(text, "cuts_history", {"cuts_history": earlier})
+    tmp = path.with_suffix(".yaml.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    original = path.read_text(encoding="utf-8")
+    tmp.replace(path)
+    try:
+        load_bank(root)
+    except BankError:
+        path.write_text(original, encoding="utf-8")
+        raise
+
+
+def _replace_block(text: str, key: str, value: dict[str, Any]) -> str:
+    """``text`` with the top-level ``key:`` block replaced by ``value`` dumped as YAML
+    (appended when absent); the rest of the file, comments included, is kept."""
+    dumped = yaml.safe_dump(value, sort_keys=False, allow_unicode=True, width=88)
+    start = re.search(rf"^{re.escape(key)}:", text, re.M)
+    if start is None:
+        return text.rstrip("\n") + "\n" + dumped
+    following = [m.start() for m in _TOP_KEY.finditer(text) if m.start() > start.start()]
+    end = following[0] if following else len(text)
+    return text[:start.start()] + dumped + text[end:]

@@ -159,7 +159,7 @@ class TeacherDashboard:
             b.on_click(lambda _b, k=key: self._people_with(k))
             buttons.append(b)
         chart = plot_widget(level_distribution_figure(
-            level_distribution_by_week(tests, self.service.bank.cuts.labels),
+            level_distribution_by_week(tests, self.service.cuts.labels),
             self._figure_labels()) if len(tests) else None)
         person = widgets.Dropdown(
             options=[(n, int(i)) for n, i in zip(progress.get("pseudonym", []),
@@ -219,7 +219,7 @@ class TeacherDashboard:
             self._denied()
             return
         chart = plot_widget(trajectory_figure(
-            tests, participant_id, self.service.bank.cuts, track_median(tests, progress),
+            tests, participant_id, self.service.cuts, track_median(tests, progress),
             record["track"], self._figure_labels()) if len(history) else None)
         reason = record["track_override_reason"]
         info = (f"<h2>{html.escape(record['pseudonym'])}</h2><p>{self.t('track')} "
