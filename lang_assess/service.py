@@ -514,6 +514,38 @@ class Service:
             })
         return pd.DataFrame(rows)
 
+    def calibration_responses(self, actor: TeacherContext, *, since: dt.date | None = None,
+                              until: dt.date | None = None) -> pd.DataFrame:
+        """Every scored answer of finished tests in the organisation, for recalibration
+        (admins only: psychometricians).  One row per answer: ``occasion`` (the test — θ
+        moves week to week, so each test is its own calibration case), ``participant``
+        (internal id, no pseudonym), ``item``, ``score``, ``params_version``, ``kind``,
+        ``week``, ``answered_at`` and the grouping variables for fairness checks:
+        ``language`` (L1), ``gender``, ``track``, ``birth_year``.  ``since``/``until``:
+        the data window (dates of the answers, inclusive)."""
+        if not actor.is_admin:
+            raise AccessDenied("only an admin exports responses for calibration")
+        q = (select(TestSession.id, Participant.id, Response.item_id, Response.score,
+                    Response.params_version, TestSession.kind, TestSession.week,
+                    Response.answered_at, Participant.language, Participant.gender,
+                    Participant.track, Participant.birth_year)
+             .join(TestSession, TestSession.id == Response.session_id)
+             .join(Participant, Participant.id == TestSession.participant_id)
+             .join(Cohort, Cohort.id == Participant.cohort_id)
+             .where(Cohort.organisation_id == actor.organisation_id,
+                    TestSession.finished_at.is_not(None))
+             .order_by(TestSession.id, Response.position))
+        if since is not None:
+            q = q.where(Response.answered_at >= dt.datetime.combine(since, dt.time.min))
+        if until is not None:
+            q = q.where(Response.answered_at < dt.datetime.combine(
+                until + dt.timedelta(days=1), dt.time.min))
+        with self._sessions() as db:
+            rows = db.execute(q).all()
+        return pd.DataFrame(rows, columns=[
+            "occasion", "participant", "item", "score", "params_version", "kind", "week",
+            "answered_at", "language", "gender", "track", "birth_year"])
+
     def participant_skills(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
         """Share of items answered right per skill (never which items): skill, answered,
         right, share — over all the participant's tests."""

@@ -247,3 +247,35 @@ def test_placement_sets_the_course_level_and_move_up_is_audited(world, nb_bank):
     assert last["action"] == "move_up" and last["detail"]["to"] == new
     with pytest.raises(AccessDenied):
         world.svc.move_up(world.ola, pid)
+
+
+def test_calibration_export_is_for_admins_and_matches_the_answers(tmp_path, nb_bank):
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from lang_assess.demo import build_demo
+    from lang_assess.programme import load_config
+    from lang_assess.store.db import make_engine, migrate
+    from lang_assess.store.models import Response, TestSession
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    migrate(engine)
+    build_demo(lambda clock: Service(engine, nb_bank, load_config(), clock=clock, seed=2),
+               today=dt.date(2026, 11, 22), n_participants=8, weeks=3, intakes=2, seed=4)
+    svc = Service(engine, nb_bank, load_config())
+    with pytest.raises(AccessDenied):
+        svc.calibration_responses(svc.login_teacher("kari", "demo-kari-2026"))
+    admin = svc.login_teacher("admin", "demo-admin-2026")
+    data = svc.calibration_responses(admin)
+    with svc._sessions() as db:
+        expected = db.scalar(select(func.count()).select_from(Response).join(
+            TestSession, TestSession.id == Response.session_id).where(
+            TestSession.finished_at.is_not(None)))
+    assert len(data) == expected > 0
+    assert not data.duplicated(["occasion", "item"]).any()  # one answer per item and test
+    assert set(data["score"]) <= {0, 1, 2, 3} and data["language"].notna().all()
+    assert "pseudonym" not in data.columns
+    late = svc.calibration_responses(admin, since=dt.date(2026, 11, 16))
+    assert 0 < len(late) < len(data)
+    engine.dispose()

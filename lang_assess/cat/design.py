@@ -63,7 +63,10 @@ class TestDesign:
 
     ``prior_mean``/``prior_sd`` (logits) are defaults a caller may override per person
     (the weekly test starts from last week's posterior).  ``grid`` is (start, stop,
-    points) of the quadrature grid.
+    points) of the quadrature grid.  ``pretest_items`` is the number of unscored pretest
+    items each test carries for online calibration (:mod:`lang_assess.cat.pretest`);
+    they come on top of the stop rule's ``min_items``/``max_items``, which count
+    operational items only, and the session supplies the pool they are drawn from.
     """
 
     __test__ = False  # not a pytest test class, despite the name
@@ -76,6 +79,13 @@ class TestDesign:
     estimator: Estimator = field(default_factory=EAPEstimator)
     selector: ItemSelector = field(default_factory=ItemSelector)
     stop: StopRule = field(default_factory=StopRule)
+    pretest_items: int = 0
+
+    def __post_init__(self) -> None:
+        k = self.pretest_items
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
+            raise ValueError(f"pretest_items must be a whole number ≥ 0, got {k!r}")
+        object.__setattr__(self, "pretest_items", int(k))
 
     @property
     def grid_points(self) -> np.ndarray:
@@ -163,13 +173,15 @@ def placement_design(
     max_items: int = 30,
     cuts: CutScores | None = None,
     confidence: float | None = None,
+    pretest_items: int = 0,
 ) -> TestDesign:
     """The placement test taken on arrival.
 
     EAP under N(0, 1); posterior-weighted information for the first 3 items, then maximum
     information; randomesque 5; stop at SE ≤ 0.30 (after at least 5 items) or 30 items.
     ``skill_targets`` turns on content balancing; ``sympson_hetter`` maps item id → k;
-    ``cuts`` with ``confidence`` adds a stop once the CEFR level is that certain.
+    ``cuts`` with ``confidence`` adds a stop once the CEFR level is that certain;
+    ``pretest_items`` unscored pretest items are added to each test.
     """
     rules: list[Any] = [StandardErrorTarget(se_target)]
     if cuts is not None and confidence is not None:
@@ -183,6 +195,7 @@ def placement_design(
             sympson_hetter=SympsonHetter(dict(sympson_hetter)) if sympson_hetter else None,
         ),
         stop=StopRule(min_items=min_items, max_items=max_items, rules=tuple(rules)),
+        pretest_items=pretest_items,
     )
 
 
@@ -196,12 +209,14 @@ def progress_design(
     se_target: float = 0.40,
     min_items: int = 5,
     max_items: int = 15,
+    pretest_items: int = 0,
 ) -> TestDesign:
     """The short weekly progress test.
 
     Starts from a per-person prior (last week's posterior, widened by expected growth;
     the caller passes it), so it needs fewer items: stop at SE ≤ 0.40, or once the CEFR
-    level has posterior probability ≥ 0.90 when ``cuts`` are given, after 5 to 15 items.
+    level has posterior probability ≥ 0.90 when ``cuts`` are given, after 5 to 15 items
+    (plus ``pretest_items`` unscored pretest items).
     """
     rules: list[Any] = [StandardErrorTarget(se_target)]
     if cuts is not None:
@@ -215,4 +230,5 @@ def progress_design(
             sympson_hetter=SympsonHetter(dict(sympson_hetter)) if sympson_hetter else None,
         ),
         stop=StopRule(min_items=min_items, max_items=max_items, rules=tuple(rules)),
+        pretest_items=pretest_items,
     )
