@@ -48,6 +48,21 @@ def current_version(root: str | Path) -> str:
     return str(yaml.safe_load(text)["params_version"])
 
 
+def next_version(root: str | Path, prefix: str = "v") -> str:
+    """The next free version name: ``v1``, ``v2``, … (``c1``, … with ``prefix="c"`` for cut
+    versions)."""
+    root = Path(root)
+    if prefix == "c":
+        raw = yaml.safe_load((root / "bank.yaml").read_text(encoding="utf-8"))
+        names = [str(c.get("version", "c0")) for c in [raw["cuts"],
+                                                       *raw.get("cuts_history", [])]]
+    else:
+        names = [p.stem for p in (root / "params").glob("*.csv")]
+    numbers = [int(n[len(prefix):]) for n in names
+               if n.startswith(prefix) and n[len(prefix):].isdigit()]
+    return f"{prefix}{max(numbers, default=0) + 1}"
+
+
 def history(root: str | Path) -> list[dict[str, Any]]:
     """Every publish and rollback, oldest first (empty before the first publish)."""
     path = Path(root) / "params" / LOG
