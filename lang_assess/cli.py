@@ -50,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--json", action="store_true", help="print one JSON object")
 
+    cal = sub.add_parser("calibrate", help="estimate item parameters from a wide responses CSV")
+    cal.add_argument("responses", help="CSV: a 'person' column, then one column per item "
+                     "(0/1, or 0..k for rated items; blank = not administered)")
+    cal.add_argument("--model", choices=("1pl", "2pl", "pcm", "gpcm"), default="2pl")
+    cal.add_argument("--backend", choices=("mml", "pyirt"), default="mml")
+    cal.add_argument("--out", required=True, help="PARAMS.csv to write (item,a,b,c,...)")
+    cal.add_argument("--fixed", help="PARAMS.csv of anchor items kept at their values "
+                     "(fixed-item calibration onto the bank's scale)")
+    cal.add_argument("--seed", type=int, default=0, help="py-irt backend: random seed")
+    cal.add_argument("--quiet", action="store_true", help="no progress bar")
+
     bank = sub.add_parser("bank", help="validate, report on and convert an item bank")
     bank_sub = bank.add_subparsers(dest="bank_command", required=True)
     val = bank_sub.add_parser("validate", help="check a bank folder; list every problem")
@@ -127,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _simulate(args)
         if args.command == "bank":
             return _bank(args)
+        if args.command == "calibrate":
+            return _calibrate(args)
         if args.command == "demo-data":
             return _demo_data(args)
         if args.command == "serve":
@@ -136,6 +149,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"lang-assess: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
+
+
+def _calibrate(args: argparse.Namespace) -> int:
+    """``lang-assess calibrate RESPONSES.csv --model ... --out PARAMS.csv``."""
+    import warnings
+
+    from lang_assess.bank.params_csv import read_params_csv
+    from lang_assess.calibrate import calibrate, read_responses_csv
+    from lang_assess.calibrate.io import write_calibration_csv
+
+    responses = read_responses_csv(
+        args.responses, max_score=1 if args.model in ("1pl", "2pl") else None)
+    options: dict[str, object] = {"progress": not args.quiet}
+    if args.fixed:
+        options["fixed"] = read_params_csv(args.fixed)
+    if args.backend == "pyirt":
+        options["seed"] = args.seed
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cal = calibrate(responses, args.model, args.backend, **options)
+    write_calibration_csv(args.out, cal)
+    print(cal.summary())
+    for w in caught:
+        print(f"warning: {w.message}", file=sys.stderr)
+    print(f"{args.out}: {cal.n_items} items")
+    return 0
 
 
 def _join_negative_values(argv: Sequence[str]) -> list[str]:
