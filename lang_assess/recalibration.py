@@ -115,9 +115,10 @@ def recalibrate(
     model, backend : see :func:`lang_assess.calibrate.calibrate`.
     linking : {"stocking-lord", "mean-sigma", "fixed"}
         ``"stocking-lord"``/``"mean-sigma"``: a free calibration linked through every
-        calibrated item of ``current``, then once more without the anchors whose
-        difficulty drifted (|Δb| > 0.3 or robust z > 3): one drifting anchor must not
-        move the whole scale.  ``"fixed"``: items not in ``free`` keep their current
+        calibrated item of ``current``, then again without the anchors whose difficulty
+        drifted (|Δb| > 0.3 or robust z > 3), until the anchor set is stable (at most five
+        rounds, never fewer than five anchors): drifting anchors must not move the scale.
+        ``"fixed"``: items not in ``free`` keep their current
         parameters in the calibration itself (fixed-item calibration; how pretest
         items are calibrated).
     min_responses : int
@@ -149,12 +150,14 @@ def recalibrate(
         anchors = [i for i in enough if i in known]
         link = stocking_lord if linking == "stocking-lord" else mean_sigma
         transform = link(cal.params, current)
-        drifted = parameter_drift(current, transform.apply(cal.params))
-        stable = drifted.loc[~drifted["flag"], "item"].tolist()
-        if len(stable) < len(anchors) and len(stable) >= 5:
+        candidates = current.subset(current.index_of(anchors))
+        for _ in range(5):  # purify: anchors = items not drifted under the latest link
+            drifted = parameter_drift(candidates, transform.apply(cal.params))
+            stable = drifted.loc[~drifted["flag"], "item"].tolist()
+            if stable == anchors or len(stable) < 5:
+                break
             anchors = stable
-            keep = cal.params.index_of(anchors)
-            transform = link(cal.params.subset(keep), current)
+            transform = link(cal.params.subset(cal.params.index_of(anchors)), current)
         linked = transform.apply(cal.params)
     matrix = resp.matrix
     groups = export.drop_duplicates("occasion").set_index(
