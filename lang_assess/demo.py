@@ -164,8 +164,12 @@ def _take_test(svc: Service, who: ParticipantContext, truth: float,
     n = 0
     while view is not None:
         item = svc.bank.items[view.item_id]
-        i = svc.bank.params.index_of([view.item_id])
-        right = rng.random() < paired_probabilities(np.array([truth]), svc.bank.params, i)[0, 1]
+        if view.item_id in svc.bank.pretest_ids:  # no parameters yet: a coin flip
+            right = rng.random() < 0.5
+        else:
+            i = svc.bank.params.index_of([view.item_id])
+            right = rng.random() < paired_probabilities(np.array([truth]), svc.bank.params,
+                                                        i)[0, 1]
         if item.type == "ordering":
             answer = "".join(item.key) if right else "".join(o.id for o in item.options)
         else:

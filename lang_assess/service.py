@@ -156,6 +156,9 @@ def _check_secret(secret: str, stored: str) -> bool:
     return hmac.compare_digest(_hash_secret(secret, bytes.fromhex(salt)), stored)
 
 
+PRETEST = "pretest"  # params_version of an unscored pretest answer
+
+
 def normalise_code(text: str) -> str:
     """An access code as typed (any case, spaces or dashes) → its canonical 8 letters."""
     return "".join(ch for ch in text.upper() if ch.isalnum())
@@ -418,10 +421,12 @@ class Service:
                 raise SessionError(f"item '{item_id}' is not on screen (it is {on_screen!r})")
             item = self.bank.items[item_id]
             score = score_answer(item, answer)
+            # a pretest answer is kept for calibration but has no parameters behind it
+            version = PRETEST if cat.is_pretest(item_id) else row.params_version
             cat.answer(item_id, score)
             row.n_answered = cat.n_answered
             db.add(Response(session_id=row.id, position=cat.n_answered, item_id=item_id,
-                            params_version=row.params_version, answer=answer[:80],
+                            params_version=version, answer=answer[:80],
                             score=score, time_ms=time_ms, answered_at=self.clock()))
             nxt = cat.next_item()
             row.state = cat.to_json()
@@ -604,8 +609,10 @@ class Service:
                  params: ItemParameters) -> CATSession:
         design = self._designs[kind]
         seed = int(self._seeds.integers(2**31))
+        known = set(params.ids.tolist())
+        pretest = [i for i in self.bank.pretest_ids if i not in known]
         if kind == "placement":
-            return CATSession(params, design, seed=seed)
+            return CATSession(params, design, seed=seed, pretest=pretest)
         last = db.execute(
             select(TestSession.week, TestSession.finished_at, Estimate.theta, Estimate.se)
             .join(Estimate, Estimate.session_id == TestSession.id)
@@ -619,7 +626,7 @@ class Service:
             select(Response.item_id).join(TestSession, TestSession.id == Response.session_id)
             .where(TestSession.participant_id == p.id, TestSession.week >= since)).all()
         return CATSession(params, design, seed=seed, prior_mean=mean, prior_sd=sd,
-                          exclude=set(seen))
+                          exclude=set(seen), pretest=pretest)
 
     def _restore(self, row: TestSession) -> CATSession:
         # a test keeps the parameters it started with, even after a new version is published

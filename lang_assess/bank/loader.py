@@ -32,6 +32,8 @@ class Bank:
     """A validated bank: its configuration, items and current parameters.
 
     ``params`` rows follow ``item_ids``; ``provenance`` maps item id → (model, source, n).
+    ``pretest_ids``: items marked ``status: pretest`` that have no parameters yet; tests
+    give them unscored so they can be calibrated (``items`` holds them too).
     """
 
     root: Path
@@ -39,6 +41,7 @@ class Bank:
     items: dict[str, Item]
     params: ItemParameters
     provenance: dict[str, tuple[str, str, int]]
+    pretest_ids: tuple[str, ...] = ()
 
     @property
     def item_ids(self) -> list[str]:
@@ -62,6 +65,7 @@ class Bank:
             "min_items": d.min_items,
             "max_items": d.max_items,
             "cuts": self.cuts,
+            "pretest_items": d.pretest_items,
         }
         if d.confidence is not None:
             kwargs["confidence"] = d.confidence
@@ -235,7 +239,8 @@ def load_bank(
             rel = _rel(params_path, root)
             known = set(params.ids.tolist())
             problems.extend(f"{files[i]}: item '{i}': has no parameters in {rel}"
-                            for i in items if i not in known)
+                            for i, it in items.items()
+                            if i not in known and it.status != "pretest")
             problems.extend(f"{rel}: item '{i}': has parameters but no item file"
                             for i in params.ids.tolist() if i not in items)
             for i, it in items.items():
@@ -250,11 +255,14 @@ def load_bank(
         params = _placeholder_params(items, CutScores(tuple(config.cuts.values),
                                                       tuple(config.cuts.labels)))
     ordered = params.ids.tolist()
+    pretest = tuple(i for i, it in items.items()
+                    if it.status == "pretest" and i not in set(ordered))
     skill = np.array([items[i].skill for i in ordered])
     params = ItemParameters(ids=params.ids.copy(), a=params.a.copy(), steps=params.steps.copy(),
                             c=params.c.copy(), skill=skill)
-    return Bank(root=root, config=config, items={i: items[i] for i in ordered},
-                params=params, provenance=provenance)
+    return Bank(root=root, config=config,
+                items={i: items[i] for i in (*ordered, *pretest)},
+                params=params, provenance=provenance, pretest_ids=pretest)
 
 
 def _placeholder_params(items: dict[str, Item], cuts: CutScores) -> ItemParameters:

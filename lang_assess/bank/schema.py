@@ -83,6 +83,8 @@ class Item(_Strict):
     key: list[str] = Field(default_factory=list)
     rubric: list[RubricLevel] | None = None
     within_level: Literal["low", "mid", "high"] = "mid"
+    # a pretest item without parameters is given unscored, for online calibration
+    status: Literal["operational", "pretest"] = "operational"
     author: str = Field(min_length=1)
     review: Review
 
@@ -196,6 +198,7 @@ class DesignConfig(_Strict):
     randomesque: int = Field(default=5, ge=1)
     confidence: float | None = Field(default=None, gt=0, lt=1)
     prior_sd: float = Field(default=1.0, gt=0)
+    pretest_items: int = Field(default=0, ge=0)  # unscored pretest items per test
 
 
 class CutConfig(_Strict):
