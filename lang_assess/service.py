@@ -44,6 +44,7 @@ from lang_assess.store.models import (
     AuditLog,
     Cohort,
     Estimate,
+    Note,
     Organisation,
     ParamVersion,
     Participant,
@@ -157,6 +158,7 @@ def _check_secret(secret: str, stored: str) -> bool:
 
 
 PRETEST = "pretest"  # params_version of an unscored pretest answer
+NOTE_MAX = 2000
 
 
 def normalise_code(text: str) -> str:
@@ -566,6 +568,28 @@ class Service:
         out = df.groupby("skill")["score"].agg(answered="count", right="sum").reset_index()
         out["share"] = out["right"] / out["answered"]
         return out.sort_values("share").reset_index(drop=True)
+
+    def add_note(self, actor: TeacherContext, participant_id: int, text: str) -> None:
+        """Keep a teacher's note on a participant (at most 2,000 characters)."""
+        text = text.strip()
+        if not text:
+            raise ValueError("an empty note is not kept")
+        if len(text) > NOTE_MAX:
+            raise ValueError(f"a note has at most {NOTE_MAX} characters")
+        with self._sessions.begin() as db:
+            self._participant(db, actor, participant_id)
+            db.add(Note(participant_id=participant_id, teacher_id=actor.teacher_id,
+                        text=text, created_at=self.clock()))
+
+    def notes(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
+        """A participant's notes, newest first: created_at, teacher, text."""
+        with self._sessions() as db:
+            self._participant(db, actor, participant_id)
+            rows = db.execute(select(Note.created_at, Teacher.username, Note.text)
+                              .join(Teacher, Teacher.id == Note.teacher_id)
+                              .where(Note.participant_id == participant_id)
+                              .order_by(Note.created_at.desc(), Note.id.desc())).all()
+        return pd.DataFrame(rows, columns=["created_at", "teacher", "text"])
 
     def participant_record(self, actor: TeacherContext, participant_id: int) -> dict[str, Any]:
         """What the participant page shows besides the tests: pseudonym, cohort id,

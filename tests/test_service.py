@@ -279,3 +279,26 @@ def test_calibration_export_is_for_admins_and_matches_the_answers(tmp_path, nb_b
     late = svc.calibration_responses(admin, since=dt.date(2026, 11, 16))
     assert 0 < len(late) < len(data)
     engine.dispose()
+
+
+def test_notes_are_kept_per_participant_and_only_for_their_teachers(world):
+    svc = world.svc
+    kari_person = svc.login_participant(world.people[0].code).participant_id
+    ola_person = svc.login_participant(world.others[0].code).participant_id
+    svc.add_note(world.kari, kari_person, "  Trenger mer lesetrening.  ")
+    world.clock.now += dt.timedelta(days=1)
+    svc.add_note(world.kari, kari_person, "Flytter til B-gruppen neste uke.")
+    notes = svc.notes(world.kari, kari_person)
+    assert list(notes["text"]) == ["Flytter til B-gruppen neste uke.",
+                                   "Trenger mer lesetrening."]
+    assert set(notes["teacher"]) == {"kari"}
+    assert list(svc.notes(world.admin, kari_person)["text"]) == list(notes["text"])
+    with pytest.raises(AccessDenied):
+        svc.add_note(world.kari, ola_person, "not my participant")
+    with pytest.raises(AccessDenied):
+        svc.notes(world.ola, kari_person)
+    with pytest.raises(ValueError, match="empty"):
+        svc.add_note(world.kari, kari_person, "   ")
+    with pytest.raises(ValueError, match="at most"):
+        svc.add_note(world.kari, kari_person, "x" * 2001)
+    assert svc.notes(world.ola, ola_person).empty

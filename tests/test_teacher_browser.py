@@ -246,6 +246,14 @@ def test_participant_page_trajectory_history_and_skills(site):
     median = lines[f"spor {track}"]
     assert median["y"] == pytest.approx(list(np.clip((medians + 3) / 6 * 100, 0, 100)))
     assert lookup not in page.content()  # the access code is never shown again
+    page.fill(".la-note-text textarea", "Øver på lytting hjemme <b>hver dag</b>.")
+    page.click(".la-note-save")
+    page.wait_for_selector(".la-notes li:has-text('Øver på lytting hjemme')")
+    assert "<b>hver dag</b>" in page.inner_text(".la-notes")  # shown as text, not markup
+    with engine.connect() as db:
+        kept = db.execute(text("SELECT text FROM note WHERE participant_id = :p"),
+                          {"p": pid}).scalars().all()
+    assert kept == ["Øver på lytting hjemme <b>hver dag</b>."]
     shoot(page, "teacher-participant")
     page.close()
 

@@ -154,6 +154,18 @@ class Estimate(Base):
     level_probabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class Note(Base):
+    """A teacher's note on a participant (free text; the page asks for no names or
+    health details)."""
+
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class AuditLog(Base):
     """Who changed what, and why."""
 

@@ -238,6 +238,22 @@ class TeacherDashboard:
                 self.show_participant(cohort_id, participant_id)
 
         save.on_click(override)
+        notes = self.service.notes(self.teacher, participant_id)
+        note = widgets.Textarea(placeholder=self.t("note_hint"),
+                                layout=widgets.Layout(width="40em", height="5em"))
+        note.add_class("la-note-text")
+        keep = widgets.Button(description=self.t("note_save"))
+        keep.add_class("la-note-save")
+
+        def add_note(_b: object) -> None:
+            if self.teacher is not None and note.value.strip():
+                self.service.add_note(self.teacher, participant_id, note.value)
+                self.show_participant(cohort_id, participant_id)
+
+        keep.on_click(add_note)
+        notes_html = "".join(
+            f"<li><small>{r.created_at:%Y-%m-%d} · {html.escape(r.teacher)}</small><br>"
+            f"{html.escape(r.text)}</li>" for r in notes.itertuples())
         back = widgets.Button(description="←")
         back.on_click(lambda _b: self.show_cohort(cohort_id))
         report = base64.b64encode(participant_report_html(
@@ -254,7 +270,9 @@ class TeacherDashboard:
             widgets.HTML(f"<h3>{self.t('skills')}</h3>"
                          + skills.to_html(index=False, classes="la-skills",
                                           float_format="{:.0%}".format)),
-            widgets.HBox([track, why, save]), back)
+            widgets.HBox([track, why, save]),
+            widgets.HTML(f"<h3>{self.t('notes')}</h3><ul class='la-notes'>{notes_html}</ul>"),
+            note, keep, back)
 
     def shown_table(self, progress: pd.DataFrame) -> pd.DataFrame:
         """The cohort table as on screen and in the exports: the columns a teacher reads,
