@@ -434,4 +434,13 @@ def make_dashboard() -> TeacherDashboard:
     from lang_assess.ui.setup import configured_service
 
     service = configured_service()[0]  # load before waiting: the pool's head start
+    _warm_up()
     return TeacherDashboard(service, query=_page_query())
+
+
+def _warm_up() -> None:
+    """Pay plotly's and openpyxl's first-use costs while the kernel waits in the pool,
+    not after the teacher's click (about a second on this machine)."""
+    table = pd.DataFrame({"A1": [1]}, index=pd.Index([0], name="week"))
+    level_distribution_figure(table).to_json()
+    export_excel(table)
