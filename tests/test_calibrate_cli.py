@@ -58,3 +58,18 @@ def test_a_malformed_file_names_the_file_the_row_and_the_item(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "bad.csv" in err and "q1" in err and ("p2" in err or "row" in err)
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_the_pyirt_backend_through_the_command(tmp_path, capsys):
+    path, truth = simulated(tmp_path, n=1500, items=10, seed=2, missing=0.0)
+    out = tmp_path / "params.csv"
+    assert main(["calibrate", str(path), "--model", "2pl", "--backend", "pyirt",
+                 "--seed", "3", "--out", str(out), "--quiet"]) == 0
+    est = read_params_csv(out)
+    assert np.abs(est.b - truth.b).max() < 0.3
+    assert "pyirt 2pl" in capsys.readouterr().out
+    anchors = tmp_path / "anchors.csv"
+    write_params_csv(anchors, truth.subset(np.arange(3)))
+    assert main(["calibrate", str(path), "--backend", "pyirt", "--fixed", str(anchors),
+                 "--out", str(out), "--quiet"]) == 2
+    assert "no anchors" in capsys.readouterr().err

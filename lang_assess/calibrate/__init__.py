@@ -57,6 +57,10 @@ def calibrate(
     if backend == "mml":
         return fit_mml(responses, model, **options)
     if backend == "pyirt":
+        if options.get("fixed") is not None:
+            raise ValueError("the py-irt backend takes no anchors: use backend='mml' for "
+                             "fixed-item calibration")
+        options.pop("fixed", None)
         from lang_assess.calibrate.pyirt_backend import fit_pyirt  # torch: only on demand
 
         return fit_pyirt(responses, model=model, **options)
