@@ -369,3 +369,19 @@ def test_classification_indices_agree_with_simulation():
     assert row["false_up"] + row["false_down"] == pytest.approx(1 - row["accuracy"])
     assert (table["accuracy"].iloc[1:] > table.loc["overall", "accuracy"]).all()
     assert isinstance(table, pd.DataFrame)
+
+
+def test_lords_test_sees_the_same_dif_items(dif_data):
+    """Lord's chi-square on separate group calibrations linked through MH-clean items."""
+    from lang_assess.checks.dif import lord_test
+
+    params, x, l1 = dif_data
+    clean = [i for k, i in enumerate(params.ids) if k not in set(DIF_ITEMS)][:20]
+    out = lord_test(x, params.ids, l1 == "tir", l1 == "ara", anchors=clean)
+    is_dif = out["item"].isin(params.ids[DIF_ITEMS])
+    assert (out.loc[is_dif, "lord_p"] < 0.01).sum() >= 4
+    assert (out.loc[is_dif, "lord_delta_b"] > 0).all()  # harder for the focal group
+    assert (out.loc[~is_dif, "lord_p"] < 0.01).mean() <= 0.05
+    few = lord_test(x[:, :3], params.ids[:3], l1 == "tir", l1 == "ara", anchors=clean,
+                    min_focal=5000)
+    assert few["lord_small"].all() and few["lord_p"].isna().all()
