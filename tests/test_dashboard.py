@@ -75,8 +75,14 @@ def test_an_admin_sees_every_cohort_and_filters_by_teacher(service):
     everything = service.cohorts(admin)
     assert {v for _, v in dash.picker.options} == set(everything["id"])
     dash.teacher_filter.value = "ola"
-    assert {v for _, v in dash.picker.options} == set(
-        everything.loc[everything["teacher"] == "ola", "id"])
+    theirs = everything.loc[everything["teacher"] == "ola", "id"]
+    assert {v for _, v in dash.picker.options} == set(theirs)
+    ola = service.login_teacher("ola", "demo-ola-2026")
+    # the overview follows the picker to ola's first cohort
+    names = list(service.cohort_progress(ola, int(theirs.iloc[0]))["pseudonym"])
+    assert list(dash.table["pseudonym"]) == names
+    on_screen = " ".join(w.value for w in dash.body.children if isinstance(w, HTML))
+    assert all(n in on_screen for n in names)
     kari = TeacherDashboard(service, "en")
     kari.user.value, kari.password.value = "kari", "demo-kari-2026"
     kari.login()

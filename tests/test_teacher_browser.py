@@ -314,6 +314,13 @@ def test_an_admin_sees_all_cohorts_and_filters_by_teacher(site):
     page.wait_for_function(f"document.querySelectorAll('select')[1].options.length == "
                            f"{int((everything['teacher'] == 'ola').sum())}")
     assert all("(ola)" in o for o in options())
+    first = int(everything.loc[everything["teacher"] == "ola", "id"].iloc[0])
+    theirs = svc.cohort_progress(svc.login_teacher("ola", "demo-ola-2026"), first)
+    page.wait_for_function(  # the overview follows the picker to ola's first cohort
+        "n => document.querySelector('.la-cohort-table') && document.querySelector("
+        "'.la-cohort-table').innerText.includes(n)", arg=theirs["pseudonym"].iloc[0])
+    shown = table_on_screen(page, ".la-cohort-table")
+    assert sorted(shown["Pseudonym"]) == sorted(theirs["pseudonym"])
     shoot(page, "teacher-admin")
     page.close()
 

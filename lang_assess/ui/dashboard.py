@@ -122,11 +122,12 @@ class TeacherDashboard:
         return [(f"{r.name} ({r.teacher})", int(r.id)) for r in rows.itertuples()]
 
     def _filter_teacher(self, teacher: str) -> None:
-        self.picker.options = self._cohort_options(teacher)
-        if self.picker.options:
-            self.show_cohort(self.picker.value)
-        else:
+        before = self.picker.value
+        self.picker.options = self._cohort_options(teacher)  # a new value redraws itself
+        if not self.picker.options:
             self.body.children = (widgets.HTML(f"<p>{self.t('nobody')}</p>"),)
+        elif self.picker.value == before:
+            self.show_cohort(self.picker.value)
 
     def _denied(self) -> None:
         """What a link to someone else's cohort or participant shows: no data at all."""
