@@ -79,14 +79,20 @@ def cat_like(a, b, theta, rng, *, lengths=(20, 30), routing=5, noise=0.7):
 
 
 # ---- 1. recovery on adaptive (sparse) data ----------------------------------------------
-@pytest.mark.slow
-def test_2pl_recovery_on_sparse_adaptive_data():
+def acceptance_data():
+    """Issue 7, acceptance 1: 10,000 persons, 300 items, 20–30 adaptive items each;
+    returns (a, b, x).  Both backends' recovery tests use it."""
     rng = np.random.default_rng(20261122)
     n_items, n_persons = 300, 10_000
     a = rng.lognormal(0.2, 0.3, n_items)
     b = np.clip(rng.normal(0.0, 1.0, n_items), -3, 3)
     theta = rng.standard_normal(n_persons)
-    x = cat_like(a, b, theta, rng)
+    return a, b, cat_like(a, b, theta, rng)
+
+
+@pytest.mark.slow
+def test_2pl_recovery_on_sparse_adaptive_data():
+    a, b, x = acceptance_data()
     per_person = (~np.isnan(x)).sum(axis=1)
     assert per_person.min() == 20 and per_person.max() == 30
     assert np.mean(~np.isnan(x)) < 0.1  # sparse: ≥ 90 % of the matrix empty

@@ -249,14 +249,9 @@ def test_importing_the_backend_does_not_import_torch():
 @pytest.mark.slow
 def test_acceptance_recovery_on_the_sparse_10000_by_300_set():
     """Issue 7, acceptance 1, for this backend: the MML test's adaptive data set."""
-    from test_calibrate_mml import cat_like
+    from test_calibrate_mml import acceptance_data
 
-    rng = np.random.default_rng(20261122)
-    n_items, n_persons = 300, 10_000
-    a = rng.lognormal(0.2, 0.3, n_items)
-    b = np.clip(rng.normal(0.0, 1.0, n_items), -3, 3)
-    theta = rng.standard_normal(n_persons)
-    x = cat_like(a, b, theta, rng)
+    a, b, x = acceptance_data()
     cal = fit_pyirt(x, "2pl", seed=1)
     assert cal.converged
     assert np.corrcoef(cal.params.b, b)[0, 1] >= 0.98
