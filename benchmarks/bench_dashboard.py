@@ -96,16 +96,14 @@ def main(participants: int = 500, weeks: int = 30) -> None:
 
 def in_browser(data: Path, runs: int = 3) -> list[float]:
     """Seconds from the login click to the table and the level chart on screen."""
-    from browser import CHROMIUM, FLAGS, VoilaServer
-    from playwright.sync_api import sync_playwright
+    from browser import VoilaServer, chromium
 
     from lang_assess.serve import TEACHER_PAGE
 
     server = VoilaServer(data, notebook=TEACHER_PAGE).start()
     times = []
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        with chromium() as browser:
             for _ in range(runs):
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.goto(server.url, timeout=120_000)
@@ -122,7 +120,6 @@ def in_browser(data: Path, runs: int = 3) -> list[float]:
                 print(f"  table on screen {t_table:.2f} s, chart {times[-1]:.2f} s",
                       file=sys.stderr)
                 page.close()
-            browser.close()
     finally:
         server.kill()
     return times

@@ -7,12 +7,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, chromium
 
 BANK = Path(__file__).resolve().parent.parent / "item_bank" / "nb"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--autoplay-policy=no-user-gesture-required"]
 
 
 def browser_or_skip():
@@ -34,13 +31,10 @@ def server():
 
 def test_bank_audio_has_a_duration_in_chromium(server):
     browser_or_skip()
-    from playwright.sync_api import sync_playwright
-
     files = sorted((BANK / "media" / "audio").glob("*.ogg"))
     assert files, "the bank ships audio"
     sample = [files[0], files[len(files) // 2], files[-1]]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with chromium("--autoplay-policy=no-user-gesture-required") as browser:
         page = browser.new_page()
         page.goto(f"{server}/media/")  # an HTML page (a folder listing) on the same origin
         for f in sample:
@@ -57,4 +51,3 @@ def test_bank_audio_has_a_duration_in_chromium(server):
                 url,
             )
             assert duration > 0.2, f.name
-        browser.close()

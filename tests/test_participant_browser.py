@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 import pytest
-from browser import ARTIFACTS, AXE, CHROMIUM, FLAGS, VoilaServer
+from browser import ARTIFACTS, AXE, CHROMIUM, VoilaServer, chromium
 from conftest import needs
 from programme_helpers import simulated_answer
 from sqlalchemy import select
@@ -47,13 +47,9 @@ def site(tmp_path_factory, nb_bank):
                                 simulated_answer(nb_bank, view, rng))
     engine.dispose()
     server = VoilaServer(data).start()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with chromium() as browser:
         yield {"server": server, "browser": browser, "people": people, "weekly": weekly,
                "url": url, "bank": nb_bank}
-        browser.close()
     server.kill()
 
 

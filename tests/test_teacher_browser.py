@@ -13,7 +13,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-from browser import ARTIFACTS, CHROMIUM, FLAGS, VoilaServer
+from browser import ARTIFACTS, CHROMIUM, VoilaServer, chromium
 from conftest import needs
 from scipy.stats import norm
 from sqlalchemy import text
@@ -38,13 +38,9 @@ def site(tmp_path_factory, nb_bank):
     svc = Service(engine, nb_bank, load_config())
     server = VoilaServer(data, notebook=TEACHER_PAGE).start()
     test_page = VoilaServer(data).start()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+    with chromium() as browser:
         yield {"server": server, "browser": browser, "svc": svc, "test_page": test_page,
                "engine": engine, "bank": nb_bank}
-        browser.close()
     server.kill()
     test_page.kill()
     engine.dispose()
