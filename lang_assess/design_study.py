@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from lang_assess.cat.design import TestDesign
+from lang_assess.growth import start_trend
 from lang_assess.irt.params import ItemParameters
 from lang_assess.levels import CutScores
-from lang_assess.programme import ProgrammeConfig, weekly_prior
+from lang_assess.programme import ProgrammeConfig, default_growth_prior, weekly_trend
 from lang_assess.simulate import SimulationResult, simulate
 
 Prior = tuple[float | np.ndarray, float | np.ndarray]
@@ -157,8 +158,9 @@ def progress_prior(
     """Per-person priors of a weekly progress test, as the service would form them.
 
     Last week's estimate is drawn as the true θ less one week's expected growth plus a
-    normal error with SD ``last_se``; the prior is :func:`weekly_prior` of it (one week
-    on), so the simulated test starts where a participant's real weekly test would.
+    normal error with SD ``last_se``; the prior is the level of :func:`weekly_trend` of
+    it one week on (growth: the config's default growth prior), so the simulated test
+    starts where a participant's real second weekly test would.
 
     Parameters
     ----------
@@ -167,7 +169,8 @@ def progress_prior(
     last_se : float
         SE of last week's estimate, logits (e.g. the progress design's SE target).
     config : ProgrammeConfig
-        The programme's growth allowance (``expected_growth``, ``growth_sd``).
+        The programme's growth settings (``expected_growth``, ``growth_between_sd``,
+        ``level_drift_sd``, ``growth_drift_sd``).
     seed : int
         Seed of last week's errors.
 
@@ -179,7 +182,9 @@ def progress_prior(
     true = np.asarray(thetas, dtype=float).ravel()
     noise = np.random.default_rng(seed).normal(0.0, last_se, true.size)
     last = true - config.expected_growth + noise
-    mean, sd = weekly_prior(last, np.full(true.size, last_se), 1, config)
+    prior = default_growth_prior(config)
+    trend = start_trend(last, np.full(true.size, last_se), prior.mean, prior.sd)
+    mean, sd = weekly_trend(trend, 1, config).prior()
     return np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)
 
 

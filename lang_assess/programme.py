@@ -15,8 +15,10 @@ from typing import Any
 
 import numpy as np
 import yaml
+from numpy.typing import ArrayLike
 from scipy.special import ndtr
 
+from lang_assess.growth import GrowthPrior, Trend
 from lang_assess.levels import CutScores
 
 DEFAULT_CONFIG = Path(__file__).with_name("programme.yaml")
@@ -31,7 +33,11 @@ class ProgrammeConfig:
     bank: str = "nb"
     exclude_weeks: int = 4
     expected_growth: float = 0.05
-    growth_sd: float = 0.15
+    growth_between_sd: float = 0.04
+    level_drift_sd: float = 0.05
+    growth_drift_sd: float = 0.005
+    growth_min_learners: int = 20
+    growth_min_tests: int = 4
     ready_probability: float = 0.80
     ready_consecutive: int = 2
     stalled_weeks: int = 4
@@ -84,14 +90,16 @@ def suggest_track(
     return 2
 
 
-def weekly_prior(
-    theta: float | np.ndarray, se: float | np.ndarray, weeks_since: int, config: ProgrammeConfig
-) -> tuple[Any, Any]:
-    """Prior (mean, SD) for a progress test ``weeks_since`` weeks after the last estimate:
-    last θ̂ plus the expected growth, SD widened by the growth uncertainty.  Scalars or
-    arrays (logits)."""
-    w = max(1, weeks_since)
-    return theta + config.expected_growth * w, np.sqrt(np.square(se) + w * config.growth_sd**2)
+def default_growth_prior(config: ProgrammeConfig) -> GrowthPrior:
+    """The growth prior of a track without enough data of its own (logits a week)."""
+    return GrowthPrior(config.expected_growth, config.growth_between_sd)
+
+
+def weekly_trend(trend: Trend, weeks_since: ArrayLike, config: ProgrammeConfig) -> Trend:
+    """The trend a progress test starts from, ``weeks_since`` weeks after the last test:
+    its :meth:`~lang_assess.growth.Trend.prior` is the test's prior (logits)."""
+    return trend.predict(np.maximum(weeks_since, 1), config.level_drift_sd,
+                         config.growth_drift_sd)
 
 
 def prob_above_next_cut(theta: float, se: float, cuts: CutScores, level: int) -> float:

@@ -29,15 +29,17 @@ from lang_assess.bank.schema import Item
 from lang_assess.bank.versions import current_cuts, current_version, provenance
 from lang_assess.cat.session import CATSession
 from lang_assess.errors import LangAssessError, SessionError
+from lang_assess.growth import GrowthPrior, Trend, growth_prior_from_data, start_trend
 from lang_assess.irt.params import ItemParameters
 from lang_assess.levels import CutScores
 from lang_assess.programme import (
     ProgrammeConfig,
+    default_growth_prior,
     participant_flags,
     prob_above_next_cut,
     reliable_growth,
     suggest_track,
-    weekly_prior,
+    weekly_trend,
 )
 from lang_assess.store.db import session_factory
 from lang_assess.store.models import (
@@ -637,13 +639,8 @@ class Service:
         pretest = [i for i in self.bank.pretest_ids if i not in known]
         if kind == "placement":
             return CATSession(params, design, seed=seed, pretest=pretest)
-        last = db.execute(
-            select(TestSession.week, TestSession.finished_at, Estimate.theta, Estimate.se)
-            .join(Estimate, Estimate.session_id == TestSession.id)
-            .where(TestSession.participant_id == p.id)
-            .order_by(TestSession.finished_at.desc())).first()
         week_now = self.current_week(p.intake_date)
-        mean, sd = weekly_prior(last.theta, last.se, week_now - last.week, self.config)
+        mean, sd = self._weekly_trend(db, p, week_now).prior()
         mean, sd = float(mean), float(sd)
         since = week_now - self.config.exclude_weeks
         seen = db.scalars(
@@ -651,6 +648,51 @@ class Service:
             .where(TestSession.participant_id == p.id, TestSession.week >= since)).all()
         return CATSession(params, design, seed=seed, prior_mean=mean, prior_sd=sd,
                           exclude=set(seen), pretest=pretest)
+
+    def _weekly_trend(self, db: Session, p: Participant, week: int) -> Trend:
+        """The trend a progress test in ``week`` starts from: the last finished test's,
+        carried to ``week``."""
+        last = db.execute(
+            select(TestSession.week, Estimate.theta, Estimate.se, Estimate.growth,
+                   Estimate.growth_se, Estimate.growth_cov)
+            .join(Estimate, Estimate.session_id == TestSession.id)
+            .where(TestSession.participant_id == p.id, TestSession.week < week)
+            .order_by(TestSession.week.desc())).first()
+        if last.growth is None:  # a result from before trends were kept
+            prior = default_growth_prior(self.config)
+            trend = start_trend(last.theta, last.se, prior.mean, prior.sd)
+        else:
+            trend = Trend(np.float64(last.theta), np.float64(last.growth),
+                          np.float64(last.se**2), np.float64(last.growth_se**2),
+                          np.float64(last.growth_cov))
+        return weekly_trend(trend, week - last.week, self.config)
+
+    def _growth_prior(self, db: Session, organisation_id: int, track: int) -> GrowthPrior:
+        """A new learner's growth prior: from the organisation's learners of ``track``
+        with at least ``growth_min_tests`` weekly tests (their latest trend), once there
+        are ``growth_min_learners`` of them; the config default before."""
+        rows = db.execute(
+            select(TestSession.participant_id, TestSession.week, Estimate.growth,
+                   Estimate.growth_se)
+            .join(Estimate, Estimate.session_id == TestSession.id)
+            .join(Participant, Participant.id == TestSession.participant_id)
+            .join(Cohort, Cohort.id == Participant.cohort_id)
+            .where(Cohort.organisation_id == organisation_id, Participant.track == track,
+                   TestSession.kind == "progress", Estimate.growth.is_not(None))).all()
+        tests = pd.DataFrame(rows, columns=["participant_id", "week", "growth", "growth_se"])
+        latest = tests.sort_values("week").groupby("participant_id").agg(
+            n=("week", "size"), growth=("growth", "last"), growth_se=("growth_se", "last"))
+        latest = latest[latest["n"] >= self.config.growth_min_tests]
+        return growth_prior_from_data(latest["growth"].to_numpy(),
+                                      latest["growth_se"].to_numpy(),
+                                      default=default_growth_prior(self.config),
+                                      min_learners=self.config.growth_min_learners)
+
+    def growth_priors(self, actor: TeacherContext) -> dict[int, GrowthPrior]:
+        """Track → the growth prior a new learner of the actor's organisation gets now
+        (logits a week; ``n`` = learners it was estimated from, 0 for the default)."""
+        with self._sessions() as db:
+            return {t: self._growth_prior(db, actor.organisation_id, t) for t in (1, 2, 3)}
 
     def _restore(self, row: TestSession) -> CATSession:
         # a test keeps the parameters it started with, even after a new version is published
@@ -666,13 +708,18 @@ class Service:
         cuts = self.cuts
         probs = cat.level_probabilities(cuts)
         level = max(probs, key=probs.__getitem__)
-        db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se, level=level,
-                        level_probabilities=probs))
-        row.finished_at = self.clock()
+        p = db.get(Participant, row.participant_id)
         if row.kind == "placement":
-            p = db.get(Participant, row.participant_id)
-            if p is not None and p.course_level is None:
+            prior = self._growth_prior(db, p.cohort.organisation_id, p.track)
+            trend = start_trend(cat.theta, cat.se, prior.mean, prior.sd)
+            if p.course_level is None:
                 p.course_level = level  # the class the placement test puts them in
+        else:
+            trend = self._weekly_trend(db, p, row.week).update(cat.theta, cat.se)
+        db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se, level=level,
+                        level_probabilities=probs, growth=float(trend.growth),
+                        growth_se=float(trend.growth_se), growth_cov=float(trend.cov)))
+        row.finished_at = self.clock()
 
     @property
     def cuts(self) -> CutScores:

@@ -22,10 +22,16 @@ from lang_assess.cat.design import TestDesign
 from lang_assess.cat.select import ItemSelector, SympsonHetter
 from lang_assess.cat.state import PreparedBank, TestState
 from lang_assess.cat.stop import StandardErrorTarget
+from lang_assess.growth import start_trend
 from lang_assess.irt.models import item_information, paired_probabilities
 from lang_assess.irt.params import ItemParameters
 from lang_assess.levels import CutScores
-from lang_assess.programme import ProgrammeConfig, participant_flags, weekly_prior
+from lang_assess.programme import (
+    ProgrammeConfig,
+    default_growth_prior,
+    participant_flags,
+    weekly_trend,
+)
 
 _CHUNK_CELLS = 2_000_000  # simulees × items held in one batch
 
@@ -358,12 +364,32 @@ def synthetic_bank(
     )
 
 
+def programme_cohort(seed: int, n: int = 400, weeks: int = 20, *,
+                     stall_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A simulated intake in the three tracks: (track (N,), growth (N,), true θ (N, W)).
+
+    Start levels (logits) by track: N(-2.0, 0.6), N(-0.8, 0.7), N(0.2, 0.8); weekly growth
+    uniform on 0.02-0.06, 0.04-0.09, 0.06-0.12 logits (docs/programme.md), linear.  With
+    ``stall_share`` that share of learners stops growing in a week drawn from 4-12.
+    """
+    rng = np.random.default_rng(seed)
+    track = rng.integers(1, 4, n)
+    start = np.choose(track - 1, [rng.normal(-2.0, 0.6, n), rng.normal(-0.8, 0.7, n),
+                                  rng.normal(0.2, 0.8, n)])
+    growth = np.choose(track - 1, [rng.uniform(0.02, 0.06, n), rng.uniform(0.04, 0.09, n),
+                                   rng.uniform(0.06, 0.12, n)])
+    stop = np.where(rng.random(n) < stall_share, rng.integers(4, 13, n), weeks)
+    weeks_grown = np.minimum(np.arange(weeks)[None, :], stop[:, None])
+    return track, growth, start[:, None] + growth[:, None] * weeks_grown
+
+
 @dataclass(frozen=True)
 class WeeklyResult:
     """A simulated programme: one placement test, then a progress test every week.
 
     Arrays are (N, W) over simulees and weeks (week 0 is the placement test);
-    ``items`` is (N, W, L) bank positions given, -1 padded.
+    ``items`` is (N, W, L) bank positions given, -1 padded; ``growth``/``growth_se`` are
+    each simulee's tracked growth after each test (logits a week).
     """
 
     true_theta: np.ndarray
@@ -371,6 +397,8 @@ class WeeklyResult:
     se: np.ndarray
     length: np.ndarray
     items: np.ndarray
+    growth: np.ndarray | None = None
+    growth_se: np.ndarray | None = None
 
     def shortest_repeat_gap(self) -> float:
         """Fewest weeks between two administrations of one item to one simulee (inf: none)."""
@@ -394,34 +422,45 @@ def simulate_weekly(
     *,
     seed: int,
     config: ProgrammeConfig,
+    growth_mean: float | np.ndarray | None = None,
+    growth_sd: float | np.ndarray | None = None,
 ) -> WeeklyResult:
     """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
 
-    As the service runs them: each progress test starts from :func:`weekly_prior` of last
-    week's result and may not give an item the simulee saw in the last
-    ``config.exclude_weeks`` weeks.
+    As the service runs them: each learner's trend starts from the placement result and
+    the growth prior ``growth_mean``/``growth_sd`` (scalars or (N,), logits a week;
+    default the config's), each progress test starts from :func:`weekly_trend` of it and
+    may not give an item the simulee saw in the last ``config.exclude_weeks`` weeks.
     """
     true = np.asarray(true_theta, dtype=float)
     n_sim, n_weeks = true.shape
-    theta = np.empty((n_sim, n_weeks))
-    se = np.empty((n_sim, n_weeks))
+    theta, se = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
+    growth, growth_se = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
     length = np.empty((n_sim, n_weeks), dtype=int)
     width = max(placement.stop.max_items, progress.stop.max_items)
     items = np.full((n_sim, n_weeks, width), -1)
+    default = default_growth_prior(config)
+    g_mean = default.mean if growth_mean is None else growth_mean
+    g_sd = default.sd if growth_sd is None else growth_sd
+    trend = None
     for w in range(n_weeks):
         if w == 0:
             res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
+            trend = start_trend(res.theta, res.se, g_mean, g_sd)
         else:
             blocked = np.zeros((n_sim, params.n_items), dtype=bool)
             recent = items[:, max(0, w - config.exclude_weeks) : w].reshape(n_sim, -1)
             rows, cols = np.nonzero(recent >= 0)
             blocked[rows, recent[rows, cols]] = True
-            mean, sd = weekly_prior(theta[:, w - 1], se[:, w - 1], 1, config)
+            trend = weekly_trend(trend, 1, config)
+            mean, sd = trend.prior()
             res = simulate(params, progress, true[:, w], seed=seed + w, oracle=False,
                            blocked=blocked, prior_mean=mean, prior_sd=sd)
+            trend = trend.update(res.theta, res.se)
         theta[:, w], se[:, w], length[:, w] = res.theta, res.se, res.length
+        growth[:, w], growth_se[:, w] = trend.growth, trend.growth_se
         items[:, w, : res.items.shape[1]] = res.items
-    return WeeklyResult(true, theta, se, length, items)
+    return WeeklyResult(true, theta, se, length, items, growth, growth_se)
 
 
 def move_up_flag_accuracy(
@@ -430,44 +469,44 @@ def move_up_flag_accuracy(
     config: ProgrammeConfig,
     *,
     within_weeks: int = 2,
-    margin: float = 0.0,
+    early_weeks: int = 0,
 ) -> dict[str, float]:
     """How well the "ready to move up" flag follows the truth in a weekly simulation.
 
     Each simulee starts in the course level of their placement estimate; when the flag
-    fires, the teacher moves them up a level.  A *crossing* is the first week the true θ
-    is above the cut over the current course level; it is *caught* when the flag fires in
-    that week or within ``within_weeks`` weeks after.  A *false alarm* is a flag fired
-    while the true θ is still below that cut.  Returns the counts, the share caught and
-    false alarms per simulee-week (weeks after placement).  With ``margin`` (logits) a
-    crossing counts from the week the true θ is that far above the cut; a flag fired
-    before then, with the true θ above the cut, is early but not false.
+    fires, the teacher moves them up a level.  A *crossing* is the first week (after
+    placement) the true θ is at or above a cut over the placement level, dated by the
+    truth alone, so a flag that fires early or late does not change which crossings
+    count; crossings whose window runs past the last week are left out.  It is *caught*
+    when the move past that cut happens that week or up to ``within_weeks`` after (or up
+    to ``early_weeks`` before).  A *false alarm* is a flag fired while the true θ is below
+    the cut it moves past.  Returns counts, the share caught and false alarms per
+    simulee-week (weeks after placement).
     """
     n_sim, n_weeks = result.theta.shape
-    caught = crossings = false_alarms = 0
     top = len(cuts.cuts)
+    crossings = caught = false_alarms = 0
     for p in range(n_sim):
-        level = int(cuts.level_index(result.theta[p, 0]))
-        crossed_at: int | None = None
+        start = level = int(cuts.level_index(result.theta[p, 0]))
+        moved_at: dict[int, int] = {}  # cut index → week the flag moved them past it
         for w in range(1, n_weeks):
-            bar = cuts.cuts[level] + margin if level < top else np.inf
-            if crossed_at is None and result.true_theta[p, w] >= bar:
-                crossed_at = w
-                crossings += 1
+            if level >= top:
+                break
             history = [(k, result.theta[p, k], result.se[p, k]) for k in range(1, w + 1)]
             flags = participant_flags(history, cuts, config, course_level=level,
                                       current_week=w, days_since_last_test=0)
-            if crossed_at is not None and w - crossed_at > within_weeks:
-                crossed_at = None  # missed this one; later catches do not count for it
-            if not flags.ready_to_move_up or level >= top:
+            if flags.ready_to_move_up:
+                false_alarms += bool(result.true_theta[p, w] < cuts.cuts[level])
+                moved_at[level] = w
+                level += 1
+        for k in range(start, top):
+            above = np.flatnonzero(result.true_theta[p, 1:] >= cuts.cuts[k])
+            if above.size == 0 or above[0] + 1 + within_weeks > n_weeks - 1:
                 continue
-            if result.true_theta[p, w] < cuts.cuts[level]:
-                false_alarms += 1
-            elif crossed_at is not None or result.true_theta[p, w] < bar:
-                caught += 1  # within the window, or early (above the cut, below the margin)
-                crossings += crossed_at is None
-            crossed_at = None
-            level += 1
+            crossed = int(above[0]) + 1
+            crossings += 1
+            caught += k in moved_at and (
+                crossed - early_weeks <= moved_at[k] <= crossed + within_weeks)
     weeks = n_sim * (n_weeks - 1)
     return {
         "crossings": crossings,

@@ -109,7 +109,9 @@ def test_progress_prior_is_last_weeks_estimate_widened_by_growth(thetas):
     config = ProgrammeConfig()
     mean, sd = progress_prior(thetas, last_se=0.4, config=config, seed=2)
     assert mean.shape == sd.shape == thetas.shape
-    assert np.allclose(sd, np.sqrt(0.4**2 + config.growth_sd**2))
+    # level variance + a week's growth variance + a week's drift of the level
+    assert np.allclose(sd, np.sqrt(0.4**2 + config.growth_between_sd**2
+                                   + config.level_drift_sd**2))
     err = mean - thetas
     assert abs(err.mean()) < 0.08  # growth added back; the error has mean zero
     assert 0.33 < err.std() < 0.47

@@ -3,15 +3,17 @@
 import numpy as np
 import pytest
 
+from lang_assess.growth import growth_prior_from_data, start_trend
 from lang_assess.levels import CutScores
 from lang_assess.programme import (
     ProgrammeConfig,
+    default_growth_prior,
     participant_flags,
     prob_above_next_cut,
     suggest_track,
-    weekly_prior,
+    weekly_trend,
 )
-from lang_assess.simulate import move_up_flag_accuracy, simulate_weekly
+from lang_assess.simulate import move_up_flag_accuracy, programme_cohort, simulate_weekly
 
 CUTS = CutScores((-2.0, -1.0, 0.0, 1.0, 2.0))
 CFG = ProgrammeConfig()
@@ -26,10 +28,14 @@ def test_track_rule(years, literate, higher, track):
     assert suggest_track(years, literate, higher, CFG) == track
 
 
-def test_weekly_prior_moves_by_expected_growth_and_widens():
-    mean, sd = weekly_prior(0.4, 0.3, 2, CFG)
-    assert mean == pytest.approx(0.4 + 2 * CFG.expected_growth)
-    assert sd == pytest.approx(np.sqrt(0.09 + 2 * CFG.growth_sd**2))
+def test_weekly_prior_moves_by_the_learners_growth_and_widens():
+    trend = start_trend(0.4, 0.3, 0.08, 0.04)
+    mean, sd = weekly_trend(trend, 2, CFG).prior()
+    assert mean == pytest.approx(0.4 + 2 * 0.08)
+    assert sd == pytest.approx(np.sqrt(0.09 + 4 * 0.04**2 + 2 * CFG.level_drift_sd**2))
+    # a test in the same week as the last one still starts a week on (never narrower)
+    assert weekly_trend(trend, 0, CFG).prior()[1] == pytest.approx(
+        weekly_trend(trend, 1, CFG).prior()[1])
 
 
 def test_ready_needs_two_consecutive_confident_weeks_above_the_course_level():
@@ -59,18 +65,67 @@ def test_stalled_and_missed():
 
 
 @pytest.fixture(scope="module")
-def programme(nb_bank):
-    """400 simulees over 20 weeks, three tracks with different start levels and growth."""
-    rng = np.random.default_rng(41)
-    n, weeks = 400, 20
-    track = rng.integers(1, 4, n)
-    start = np.choose(track - 1, [rng.normal(-2.0, 0.6, n), rng.normal(-0.8, 0.7, n),
-                                  rng.normal(0.2, 0.8, n)])
-    growth = np.choose(track - 1, [rng.uniform(0.02, 0.06, n), rng.uniform(0.04, 0.09, n),
-                                   rng.uniform(0.06, 0.12, n)])
-    truth = start[:, None] + growth[:, None] * np.arange(weeks)
+def first_intake(nb_bank):
+    """400 simulees over 20 weeks on the config's default growth prior: the programme
+    before it has data of its own."""
+    track, growth, truth = programme_cohort(41)
+    result = simulate_weekly(nb_bank.params, nb_bank.design("placement"),
+                             nb_bank.design("progress"), truth, seed=42, config=CFG)
+    return track, growth, result
+
+
+@pytest.fixture(scope="module")
+def growth_priors(first_intake):
+    """Each track's growth prior, estimated from the first intake's 20 weeks."""
+    track, _, result = first_intake
+    return {t: growth_prior_from_data(result.growth[track == t, -1],
+                                      result.growth_se[track == t, -1],
+                                      default=default_growth_prior(CFG),
+                                      min_learners=CFG.growth_min_learners)
+            for t in (1, 2, 3)}
+
+
+def run_second_intake(nb_bank, priors):
+    track, _, truth = programme_cohort(43)
+    mean = np.array([priors[t].mean for t in track]) if priors else None
+    sd = np.array([priors[t].sd for t in track]) if priors else None
     return simulate_weekly(nb_bank.params, nb_bank.design("placement"),
-                           nb_bank.design("progress"), truth, seed=42, config=CFG)
+                           nb_bank.design("progress"), truth, seed=44, config=CFG,
+                           growth_mean=mean, growth_sd=sd)
+
+
+@pytest.fixture(scope="module")
+def programme(nb_bank, growth_priors):
+    """The next 400 simulees, 20 weeks, with the growth priors learnt from the first."""
+    return run_second_intake(nb_bank, growth_priors)
+
+
+def test_growth_priors_from_the_first_intake_tell_the_tracks_apart(first_intake,
+                                                                    growth_priors):
+    track, growth, _ = first_intake
+    means = [growth_priors[t].mean for t in (1, 2, 3)]
+    assert means[0] < means[1] < means[2]
+    for t in (1, 2, 3):
+        assert growth_priors[t].n == np.sum(track == t)
+        assert growth_priors[t].mean == pytest.approx(growth[track == t].mean(), abs=0.015)
+
+
+def test_growth_priors_from_data_make_weekly_estimates_more_accurate(programme, nb_bank):
+    """Same learners, same seeds: the default prior (one growth for all) lags fast
+    learners; the tracks' priors from data cut the bias and raise CEFR accuracy."""
+    default = run_second_intake(nb_bank, None)
+    cuts = nb_bank.cuts
+
+    def accuracy(r):
+        return np.mean(cuts.level_index(r.theta[:, 1:]) == cuts.level_index(r.true_theta[:, 1:]))
+
+    def bias(r):
+        return abs(np.mean(r.theta[:, 1:] - r.true_theta[:, 1:]))
+
+    assert bias(programme) < bias(default)
+    assert accuracy(programme) > accuracy(default)
+    assert (move_up_flag_accuracy(programme, cuts, CFG)["share_caught"]
+            > move_up_flag_accuracy(default, cuts, CFG)["share_caught"])
 
 
 def test_progress_tests_match_placement_accuracy_with_far_fewer_items(programme, nb_bank):
@@ -83,11 +138,13 @@ def test_progress_tests_match_placement_accuracy_with_far_fewer_items(programme,
 
 def test_move_up_flag_rarely_fires_falsely_and_catches_growth(programme, nb_bank):
     """The issue's bar (≥ 80 % caught within two weeks of the true crossing) is not met:
-    see docs/programme.md for why and for the figures; what is asserted here is what
-    the rule does achieve, so a regression fails."""
+    see docs/programme.md for why (no weekly test is precise enough) and for the
+    figures; what is asserted here is what the rule does achieve, so a regression
+    fails."""
     cuts = nb_bank.cuts
     two = move_up_flag_accuracy(programme, cuts, CFG, within_weeks=2)
     assert two["crossings"] > 300
     assert two["false_alarm_rate"] <= 0.05
+    assert two["share_caught"] >= 0.15
     eight = move_up_flag_accuracy(programme, cuts, CFG, within_weeks=8)
-    assert eight["share_caught"] > two["share_caught"] >= 0.25
+    assert eight["share_caught"] >= 0.85

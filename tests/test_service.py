@@ -2,6 +2,8 @@
 
 import dataclasses
 import datetime as dt
+import itertools
+import json
 
 import numpy as np
 import pytest
@@ -11,7 +13,8 @@ from programme_helpers import simulated_answer
 from sqlalchemy import select, text
 
 from lang_assess.errors import SessionError
-from lang_assess.programme import ProgrammeConfig, load_config, suggest_track
+from lang_assess.growth import Trend
+from lang_assess.programme import ProgrammeConfig, load_config, suggest_track, weekly_trend
 from lang_assess.service import AccessDenied, Intake, RateLimited, Service
 from lang_assess.store.db import make_engine, migrate
 from lang_assess.store.models import (
@@ -302,3 +305,65 @@ def test_notes_are_kept_per_participant_and_only_for_their_teachers(world):
     with pytest.raises(ValueError, match="at most"):
         svc.add_note(world.kari, kari_person, "x" * 2001)
     assert svc.notes(world.ola, ola_person).empty
+
+
+def test_each_weekly_test_starts_from_the_learners_tracked_trend(world, nb_bank):
+    svc, who = world.svc, world.svc.login_participant(world.people[1].code)
+    cfg = svc.config
+    rng = np.random.default_rng(8)
+    take_test(svc, nb_bank, who, rng)
+    for gap in (1, 2, 1):  # a missed week in the middle
+        world.clock.advance(days=7 * gap)
+        take_test(svc, nb_bank, who, rng, p_right=0.8)
+    with world.engine.connect() as conn:
+        rows = conn.execute(
+            select(TestSession.kind, TestSession.week, TestSession.state, Estimate.theta,
+                   Estimate.se, Estimate.growth, Estimate.growth_se, Estimate.growth_cov)
+            .join(Estimate, Estimate.session_id == TestSession.id)
+            .where(TestSession.participant_id == world.people[1].participant_id)
+            .order_by(TestSession.week)).all()
+    assert [r.week for r in rows] == [0, 1, 3, 4]
+    first = rows[0]
+    assert (first.growth, first.growth_se, first.growth_cov) == pytest.approx(
+        (cfg.expected_growth, cfg.growth_between_sd, 0.0))
+    for before, now in itertools.pairwise(rows):
+        trend = Trend(before.theta, before.growth, before.se**2, before.growth_se**2,
+                      before.growth_cov)
+        expected = weekly_trend(trend, now.week - before.week, cfg)
+        prior = json.loads(now.state)["prior"]
+        assert prior == pytest.approx([float(expected.level), float(expected.se)])
+        after = expected.update(now.theta, now.se)
+        assert (now.growth, now.growth_se, now.growth_cov) == pytest.approx(
+            (float(after.growth), float(after.growth_se), float(after.cov)))
+
+
+def test_a_tracks_growth_prior_comes_from_its_learners_once_there_are_enough(world, nb_bank):
+    cfg = dataclasses.replace(load_config(), growth_min_learners=2, growth_min_tests=2)
+    svc = Service(world.engine, nb_bank, cfg, clock=world.clock, seed=9)
+    rng = np.random.default_rng(4)
+    track2 = svc.enrol(world.kari, world.c1, [Intake(f"KRS-2{i}", "ar", None, None, 9, True)
+                                              for i in range(2)])
+    for person in track2:
+        take_test(svc, nb_bank, svc.login_participant(person.code), rng)
+    assert svc.growth_priors(world.admin)[2].n == 0  # no weekly tests yet: the default
+    for _ in range(2):
+        world.clock.advance(days=7)
+        for person in track2:
+            take_test(svc, nb_bank, svc.login_participant(person.code), rng, p_right=0.85)
+    priors = svc.growth_priors(world.admin)
+    assert priors[1].n == priors[3].n == 0
+    assert priors[1].mean == cfg.expected_growth
+    with world.engine.connect() as conn:
+        latest = conn.execute(
+            select(Estimate.growth).join(TestSession).where(TestSession.week == 2)
+            .where(TestSession.participant_id.in_([p.participant_id for p in track2]))
+        ).scalars().all()
+    assert priors[2].n == 2
+    assert priors[2].mean == pytest.approx(np.mean(latest))
+    newcomer = svc.enrol(world.kari, world.c1, [Intake("KRS-299", "ar", None, None, 9, True)])
+    take_test(svc, nb_bank, svc.login_participant(newcomer[0].code), rng)
+    with world.engine.connect() as conn:
+        placed = conn.execute(select(Estimate.growth, Estimate.growth_se).join(TestSession)
+                              .where(TestSession.participant_id == newcomer[0].participant_id)
+                              ).one()
+    assert placed == pytest.approx((priors[2].mean, priors[2].sd))

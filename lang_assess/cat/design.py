@@ -213,7 +213,7 @@ def progress_design(
 ) -> TestDesign:
     """The short weekly progress test.
 
-    Starts from a per-person prior (last week's posterior, widened by expected growth;
+    Starts from a per-person prior (the learner's trend carried to this week;
     the caller passes it), so it needs fewer items: stop at SE ≤ 0.40, or once the CEFR
     level has posterior probability ≥ 0.90 when ``cuts`` are given, after 5 to 15 items
     (plus ``pretest_items`` unscored pretest items).
