@@ -37,7 +37,7 @@ class ProgrammeConfig:
     level_drift_sd: float = 0.05
     growth_drift_sd: float = 0.005
     growth_min_learners: int = 20
-    growth_min_tests: int = 4
+    growth_min_tests: int = 6
     ready_probability: float = 0.80
     ready_consecutive: int = 2
     stalled_weeks: int = 4

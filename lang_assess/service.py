@@ -29,7 +29,14 @@ from lang_assess.bank.schema import Item
 from lang_assess.bank.versions import current_cuts, current_version, provenance
 from lang_assess.cat.session import CATSession
 from lang_assess.errors import LangAssessError, SessionError
-from lang_assess.growth import GrowthPrior, Trend, growth_prior_from_data, start_trend
+from lang_assess.growth import (
+    GrowthPrior,
+    Trend,
+    growth_prior_from_data,
+    measurement,
+    own_growth,
+    start_trend,
+)
 from lang_assess.irt.params import ItemParameters
 from lang_assess.levels import CutScores
 from lang_assess.programme import (
@@ -90,6 +97,16 @@ class ParticipantContext:
 
     participant_id: int
     pseudonym: str
+
+
+
+def _test_week(kind: str, week: int, finished_at: dt.datetime | None,
+               intake_date: dt.date) -> int:
+    """The programme week a finished test measured: its own week, or for a placement
+    test taken late, the week it was finished in."""
+    if kind != "placement" or finished_at is None:
+        return week
+    return max(week, (finished_at.date() - intake_date).days // 7)
 
 
 @dataclass(frozen=True)
@@ -395,7 +412,7 @@ class Service:
             if kind is None:
                 return None
             version = self.current_params_version()
-            cat = self._new_cat(db, p, kind, self.params_for(version))
+            cat = self._new_cat(db, p, kind, week, self.params_for(version))
             self._register_params_version(db, version)
             row = TestSession(participant_id=p.id, kind=kind, week=week,
                               params_version=version,
@@ -631,7 +648,7 @@ class Service:
             return None, week
         return "progress", week
 
-    def _new_cat(self, db: Session, p: Participant, kind: str,
+    def _new_cat(self, db: Session, p: Participant, kind: str, week: int,
                  params: ItemParameters) -> CATSession:
         design = self._designs[kind]
         seed = int(self._seeds.integers(2**31))
@@ -639,10 +656,9 @@ class Service:
         pretest = [i for i in self.bank.pretest_ids if i not in known]
         if kind == "placement":
             return CATSession(params, design, seed=seed, pretest=pretest)
-        week_now = self.current_week(p.intake_date)
-        mean, sd = self._weekly_trend(db, p, week_now).prior()
+        mean, sd = self._weekly_trend(db, p, week).prior()
         mean, sd = float(mean), float(sd)
-        since = week_now - self.config.exclude_weeks
+        since = week - self.config.exclude_weeks
         seen = db.scalars(
             select(Response.item_id).join(TestSession, TestSession.id == Response.session_id)
             .where(TestSession.participant_id == p.id, TestSession.week >= since)).all()
@@ -653,8 +669,9 @@ class Service:
         """The trend a progress test in ``week`` starts from: the last finished test's,
         carried to ``week``."""
         last = db.execute(
-            select(TestSession.week, Estimate.theta, Estimate.se, Estimate.growth,
-                   Estimate.growth_se, Estimate.growth_cov)
+            select(TestSession.kind, TestSession.week, TestSession.finished_at,
+                   Estimate.theta, Estimate.se, Estimate.growth, Estimate.growth_se,
+                   Estimate.growth_cov)
             .join(Estimate, Estimate.session_id == TestSession.id)
             .where(TestSession.participant_id == p.id, TestSession.week < week)
             .order_by(TestSession.week.desc())).first()
@@ -665,27 +682,38 @@ class Service:
             trend = Trend(np.float64(last.theta), np.float64(last.growth),
                           np.float64(last.se**2), np.float64(last.growth_se**2),
                           np.float64(last.growth_cov))
-        return weekly_trend(trend, week - last.week, self.config)
+        then = _test_week(last.kind, last.week, last.finished_at, p.intake_date)
+        return weekly_trend(trend, week - then, self.config)
 
     def _growth_prior(self, db: Session, organisation_id: int, track: int) -> GrowthPrior:
-        """A new learner's growth prior: from the organisation's learners of ``track``
-        with at least ``growth_min_tests`` weekly tests (their latest trend), once there
-        are ``growth_min_learners`` of them; the config default before."""
+        """A new learner's growth prior: estimated from the organisation's learners now in
+        ``track`` with at least ``growth_min_tests`` weekly tests (each one's growth from
+        their own tests, :func:`own_growth`), once there are ``growth_min_learners`` of
+        them; the config default before."""
         rows = db.execute(
-            select(TestSession.participant_id, TestSession.week, Estimate.growth,
-                   Estimate.growth_se)
+            select(TestSession.participant_id, TestSession.kind, TestSession.week,
+                   TestSession.finished_at, Participant.intake_date, Estimate.theta,
+                   Estimate.se, Estimate.prior_mean, Estimate.prior_sd)
             .join(Estimate, Estimate.session_id == TestSession.id)
             .join(Participant, Participant.id == TestSession.participant_id)
             .join(Cohort, Cohort.id == Participant.cohort_id)
             .where(Cohort.organisation_id == organisation_id, Participant.track == track,
-                   TestSession.kind == "progress", Estimate.growth.is_not(None))).all()
-        tests = pd.DataFrame(rows, columns=["participant_id", "week", "growth", "growth_se"])
-        latest = tests.sort_values("week").groupby("participant_id").agg(
-            n=("week", "size"), growth=("growth", "last"), growth_se=("growth_se", "last"))
-        latest = latest[latest["n"] >= self.config.growth_min_tests]
-        return growth_prior_from_data(latest["growth"].to_numpy(),
-                                      latest["growth_se"].to_numpy(),
-                                      default=default_growth_prior(self.config),
+                   Estimate.prior_mean.is_not(None))).all()
+        tests = pd.DataFrame(rows, columns=["participant_id", "kind", "week", "finished_at",
+                                            "intake_date", "theta", "se", "prior_mean",
+                                            "prior_sd"])
+        n_weekly = tests[tests["kind"] == "progress"].groupby("participant_id").size()
+        enough = n_weekly.index[n_weekly >= self.config.growth_min_tests]
+        tests = tests[tests["participant_id"].isin(enough)]
+        tests["t"] = [_test_week(*r) for r in tests[["kind", "week", "finished_at",
+                                                     "intake_date"]].itertuples(index=False)]
+        tests["y"], tests["r"] = measurement(tests["theta"].to_numpy(), tests["se"].to_numpy(),
+                                             tests["prior_mean"].to_numpy(),
+                                             tests["prior_sd"].to_numpy())
+        y = tests.pivot_table(index="participant_id", columns="t", values="y")
+        r = tests.pivot_table(index="participant_id", columns="t", values="r")
+        slope, var = own_growth(y.columns.to_numpy(float), y.to_numpy(), r.to_numpy())
+        return growth_prior_from_data(slope, var, default=default_growth_prior(self.config),
                                       min_learners=self.config.growth_min_learners)
 
     def growth_priors(self, actor: TeacherContext) -> dict[int, GrowthPrior]:
@@ -715,10 +743,14 @@ class Service:
             if p.course_level is None:
                 p.course_level = level  # the class the placement test puts them in
         else:
-            trend = self._weekly_trend(db, p, row.week).update(cat.theta, cat.se)
+            # condition on the prior the test really started from
+            trend = self._weekly_trend(db, p, row.week).with_prior(*cat.prior)
+            trend = trend.update(cat.theta, cat.se)
+        mean, sd = cat.prior
         db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se, level=level,
-                        level_probabilities=probs, growth=float(trend.growth),
-                        growth_se=float(trend.growth_se), growth_cov=float(trend.cov)))
+                        level_probabilities=probs, prior_mean=mean, prior_sd=sd,
+                        growth=float(trend.growth), growth_se=float(trend.growth_se),
+                        growth_cov=float(trend.cov)))
         row.finished_at = self.clock()
 
     @property

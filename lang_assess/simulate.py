@@ -22,7 +22,13 @@ from lang_assess.cat.design import TestDesign
 from lang_assess.cat.select import ItemSelector, SympsonHetter
 from lang_assess.cat.state import PreparedBank, TestState
 from lang_assess.cat.stop import StandardErrorTarget
-from lang_assess.growth import start_trend
+from lang_assess.growth import (
+    GrowthPrior,
+    growth_prior_from_data,
+    measurement,
+    own_growth,
+    start_trend,
+)
 from lang_assess.irt.models import item_information, paired_probabilities
 from lang_assess.irt.params import ItemParameters
 from lang_assess.levels import CutScores
@@ -389,7 +395,8 @@ class WeeklyResult:
 
     Arrays are (N, W) over simulees and weeks (week 0 is the placement test);
     ``items`` is (N, W, L) bank positions given, -1 padded; ``growth``/``growth_se`` are
-    each simulee's tracked growth after each test (logits a week).
+    each simulee's tracked growth after each test (logits a week); ``prior_mean``/
+    ``prior_sd`` the prior each test started from (logits).
     """
 
     true_theta: np.ndarray
@@ -399,6 +406,8 @@ class WeeklyResult:
     items: np.ndarray
     growth: np.ndarray | None = None
     growth_se: np.ndarray | None = None
+    prior_mean: np.ndarray | None = None
+    prior_sd: np.ndarray | None = None
 
     def shortest_repeat_gap(self) -> float:
         """Fewest weeks between two administrations of one item to one simulee (inf: none)."""
@@ -436,6 +445,7 @@ def simulate_weekly(
     n_sim, n_weeks = true.shape
     theta, se = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
     growth, growth_se = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
+    prior_mean, prior_sd = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
     length = np.empty((n_sim, n_weeks), dtype=int)
     width = max(placement.stop.max_items, progress.stop.max_items)
     items = np.full((n_sim, n_weeks, width), -1)
@@ -446,6 +456,7 @@ def simulate_weekly(
     for w in range(n_weeks):
         if w == 0:
             res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
+            mean, sd = placement.prior_mean, placement.prior_sd
             trend = start_trend(res.theta, res.se, g_mean, g_sd)
         else:
             blocked = np.zeros((n_sim, params.n_items), dtype=bool)
@@ -459,8 +470,52 @@ def simulate_weekly(
             trend = trend.update(res.theta, res.se)
         theta[:, w], se[:, w], length[:, w] = res.theta, res.se, res.length
         growth[:, w], growth_se[:, w] = trend.growth, trend.growth_se
+        prior_mean[:, w], prior_sd[:, w] = mean, sd
         items[:, w, : res.items.shape[1]] = res.items
-    return WeeklyResult(true, theta, se, length, items, growth, growth_se)
+    return WeeklyResult(true, theta, se, length, items, growth, growth_se, prior_mean,
+                        prior_sd)
+
+
+def simulate_programme(
+    params: ItemParameters,
+    placement: TestDesign,
+    progress: TestDesign,
+    *,
+    seed: int,
+    config: ProgrammeConfig,
+    priors: dict[int, GrowthPrior] | None = None,
+    n: int = 400,
+    weeks: int = 20,
+    stall_share: float = 0.0,
+) -> tuple[np.ndarray, WeeklyResult]:
+    """One simulated intake (:func:`programme_cohort` with ``seed``) through
+    :func:`simulate_weekly` (seed + 1), each learner on their track's growth prior from
+    ``priors`` (track → prior; default: the config's).  Returns (track (N,), result)."""
+    track, _, truth = programme_cohort(seed, n, weeks, stall_share=stall_share)
+    mean = np.array([priors[t].mean for t in track]) if priors else None
+    sd = np.array([priors[t].sd for t in track]) if priors else None
+    result = simulate_weekly(params, placement, progress, truth, seed=seed + 1,
+                             config=config, growth_mean=mean, growth_sd=sd)
+    return track, result
+
+
+def track_growth_priors(track: np.ndarray, result: WeeklyResult, config: ProgrammeConfig,
+                        *, week: int = -1) -> dict[int, GrowthPrior]:
+    """Track → growth prior estimated from a simulated intake as the service would: each
+    learner's own growth from their tests up to ``week`` (default: the last), then
+    :func:`~lang_assess.growth.growth_prior_from_data`.  ``track`` (N,) in 1-3."""
+    done = int(np.arange(result.theta.shape[1])[week])
+    if done < config.growth_min_tests:
+        raise ValueError(f"week {done}: learners have fewer than "
+                         f"{config.growth_min_tests} weekly tests")
+    upto = slice(0, done + 1)
+    y, r = measurement(result.theta[:, upto], result.se[:, upto],
+                       result.prior_mean[:, upto], result.prior_sd[:, upto])
+    slope, var = own_growth(np.arange(done + 1), y, r)
+    return {t: growth_prior_from_data(slope[track == t], var[track == t],
+                                      default=default_growth_prior(config),
+                                      min_learners=config.growth_min_learners)
+            for t in (1, 2, 3)}
 
 
 def move_up_flag_accuracy(

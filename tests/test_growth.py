@@ -3,17 +3,25 @@
 import numpy as np
 import pytest
 
-from lang_assess.growth import GrowthPrior, growth_prior_from_data, start_trend
+from lang_assess.growth import (
+    GrowthPrior,
+    growth_prior_from_data,
+    measurement,
+    own_growth,
+    start_trend,
+)
 
 LEVEL_DRIFT, GROWTH_DRIFT = 0.05, 0.005
 
 
 def kalman_step(x, P, weeks, theta, se):
-    """The textbook Kalman filter in matrix form: predict ``weeks`` on, then update with
-    a measurement of the level whose variance R makes the posterior SD equal ``se``."""
-    F = np.array([[1.0, weeks], [0.0, 1.0]])
-    Q = weeks * np.diag([LEVEL_DRIFT**2, GROWTH_DRIFT**2])
-    x, P = F @ x, F @ P @ F.T + Q
+    """The textbook Kalman filter in matrix form: ``weeks`` one-week predictions, then an
+    update with a measurement of the level whose variance R makes the posterior SD equal
+    ``se``."""
+    F = np.array([[1.0, 1.0], [0.0, 1.0]])
+    Q = np.diag([LEVEL_DRIFT**2, GROWTH_DRIFT**2])
+    for _ in range(weeks):
+        x, P = F @ x, F @ P @ F.T + Q
     # the test's posterior N(theta, se²) under prior N(x0, P00) ⇔ a measurement y, R
     R = 1.0 / (1.0 / se**2 - 1.0 / P[0, 0])
     y = x[0] + (theta - x[0]) * (P[0, 0] + R) / P[0, 0]
@@ -34,6 +42,56 @@ def test_predict_and_update_are_the_kalman_filter():
         x, P = kalman_step(x, P, weeks, theta, se)
         assert [trend.level, trend.growth] == pytest.approx(x)
         assert [[trend.var_level, trend.cov], [trend.cov, trend.var_growth]] == pytest.approx(P)
+
+
+def test_predicting_several_weeks_is_several_one_week_steps():
+    trend = start_trend(0.3, 0.25, 0.06, 0.03)
+    steps = trend
+    for _ in range(5):
+        steps = steps.predict(1, 0.05, 0.2)  # a large growth drift shows any shortcut
+    jump = trend.predict(5, 0.05, 0.2)
+    for field in ("level", "growth", "var_level", "var_growth", "cov"):
+        assert getattr(jump, field) == pytest.approx(getattr(steps, field))
+
+
+def test_a_test_that_started_from_another_prior_is_used_as_it_ran():
+    """with_prior keeps the growth-given-level regression: updating from it equals
+    updating the joint Gaussian whose level marginal is the test's real prior."""
+    trend = start_trend(0.0, 0.3, 0.05, 0.04).predict(3, LEVEL_DRIFT, GROWTH_DRIFT)
+    moved = trend.with_prior(0.2, 0.4)
+    slope = trend.cov / trend.var_level
+    assert moved.level == 0.2 and moved.se == pytest.approx(0.4)
+    assert moved.growth == pytest.approx(trend.growth + slope * (0.2 - trend.level))
+    assert moved.cov / moved.var_level == pytest.approx(slope)
+    residual = trend.var_growth - slope * trend.cov
+    assert moved.var_growth - moved.cov**2 / moved.var_level == pytest.approx(residual)
+
+
+def test_measurement_is_what_turns_the_prior_into_the_posterior():
+    y, r = measurement(theta=0.5, se=0.3, prior_mean=0.0, prior_sd=0.5)
+    post_var = 1 / (1 / 0.25 + 1 / r)
+    assert post_var == pytest.approx(0.09)
+    assert post_var * (0.0 / 0.25 + y / r) == pytest.approx(0.5)
+    y, r = measurement(theta=0.5, se=0.5, prior_mean=0.5, prior_sd=0.5)
+    assert np.isinf(r)  # a test that narrowed nothing says nothing
+
+
+def test_own_growth_is_the_weighted_least_squares_slope():
+    rng = np.random.default_rng(5)
+    weeks = np.arange(8.0)
+    y = 0.3 + 0.07 * weeks + rng.normal(0, 0.2, 8)
+    r = rng.uniform(0.02, 0.08, 8)
+    slope, var = own_growth(weeks, y[None, :], r[None, :])
+    # numpy's polyfit weights are 1/σ
+    assert slope[0] == pytest.approx(np.polyfit(weeks, y, 1, w=1 / np.sqrt(r))[0])
+    t_bar = np.sum(weeks / r) / np.sum(1 / r)
+    assert var[0] == pytest.approx(1 / np.sum((weeks - t_bar) ** 2 / r))
+    y[3:] = np.nan  # tests not taken
+    y2 = y.copy()
+    y2[1:] = np.nan
+    slope, var = own_growth(weeks, np.stack([y, y2]), np.stack([r, r]))
+    assert slope[0] == pytest.approx(np.polyfit(weeks[:3], y[:3], 1, w=1 / np.sqrt(r[:3]))[0])
+    assert np.isnan(slope[1]) and np.isnan(var[1])  # one test: no slope
 
 
 def test_the_trend_learns_a_learners_own_growth():
@@ -60,27 +118,26 @@ def test_the_trend_learns_a_learners_own_growth():
 
 
 def test_growth_prior_from_data_recovers_the_population():
-    """Posteriors of learners whose growth is N(0.07, 0.02²), each seen with noise: the
-    mean of the posterior means and the total variance give back the population."""
+    """Learners whose growth is N(0.07, 0.02²), each estimated from their own tests with
+    a sampling SD of 0.01-0.05: the random-effects estimate gives the population back."""
     rng = np.random.default_rng(2)
-    mu, tau, sigma = 0.07, 0.02, 0.03
-    g = rng.normal(mu, tau, 5000)
-    y = g + rng.normal(0, sigma, g.size)
-    shrink = tau**2 / (tau**2 + sigma**2)
-    post_mean = mu + shrink * (y - mu)
-    post_sd = np.full(g.size, np.sqrt(shrink * sigma**2))
-    default = GrowthPrior(0.05, 0.04)
-    prior = growth_prior_from_data(post_mean, post_sd, default=default, min_learners=20)
+    g = rng.normal(0.07, 0.02, 5000)
+    sampling_sd = rng.uniform(0.01, 0.05, g.size)
+    own = g + rng.normal(0, sampling_sd)
+    prior = growth_prior_from_data(own, sampling_sd**2, default=GrowthPrior(0.05, 0.04),
+                                   min_learners=20)
     assert prior.n == 5000
-    assert prior.mean == pytest.approx(mu, abs=0.002)
-    assert prior.sd == pytest.approx(tau, abs=0.002)
+    assert prior.mean == pytest.approx(0.07, abs=0.002)
+    assert prior.sd == pytest.approx(0.02, abs=0.002)
 
 
 def test_growth_prior_needs_enough_learners_and_stays_open_minded():
     default = GrowthPrior(0.05, 0.04)
     few = growth_prior_from_data([0.1] * 19, [0.01] * 19, default=default, min_learners=20)
     assert few == default
-    same = growth_prior_from_data([0.1] * 30, [0.0] * 30, default=default, min_learners=20)
+    nan = growth_prior_from_data([np.nan] * 30, [0.01] * 30, default=default, min_learners=20)
+    assert nan == default  # learners without an estimate do not count
+    same = growth_prior_from_data([0.1] * 30, [1e-4] * 30, default=default, min_learners=20)
     assert same.mean == pytest.approx(0.1) and same.sd == pytest.approx(0.01)
     assert same.n == 30
 

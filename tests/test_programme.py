@@ -3,17 +3,21 @@
 import numpy as np
 import pytest
 
-from lang_assess.growth import growth_prior_from_data, start_trend
+from lang_assess.growth import start_trend
 from lang_assess.levels import CutScores
 from lang_assess.programme import (
     ProgrammeConfig,
-    default_growth_prior,
     participant_flags,
     prob_above_next_cut,
     suggest_track,
     weekly_trend,
 )
-from lang_assess.simulate import move_up_flag_accuracy, programme_cohort, simulate_weekly
+from lang_assess.simulate import (
+    move_up_flag_accuracy,
+    programme_cohort,
+    simulate_programme,
+    track_growth_priors,
+)
 
 CUTS = CutScores((-2.0, -1.0, 0.0, 1.0, 2.0))
 CFG = ProgrammeConfig()
@@ -32,7 +36,10 @@ def test_weekly_prior_moves_by_the_learners_growth_and_widens():
     trend = start_trend(0.4, 0.3, 0.08, 0.04)
     mean, sd = weekly_trend(trend, 2, CFG).prior()
     assert mean == pytest.approx(0.4 + 2 * 0.08)
-    assert sd == pytest.approx(np.sqrt(0.09 + 4 * 0.04**2 + 2 * CFG.level_drift_sd**2))
+    # level + 2 weeks of growth uncertainty + 2 weeks of level drift + the growth drift
+    # of the first week carried into the second
+    assert sd == pytest.approx(np.sqrt(0.09 + 4 * 0.04**2 + 2 * CFG.level_drift_sd**2
+                                       + CFG.growth_drift_sd**2))
     # a test in the same week as the last one still starts a week on (never narrower)
     assert weekly_trend(trend, 0, CFG).prior()[1] == pytest.approx(
         weekly_trend(trend, 1, CFG).prior()[1])
@@ -64,56 +71,55 @@ def test_stalled_and_missed():
     assert not g.stalled and g.missed
 
 
+def run_intake(nb_bank, seed, priors=None):
+    return simulate_programme(nb_bank.params, nb_bank.design("placement"),
+                              nb_bank.design("progress"), seed=seed, config=CFG,
+                              priors=priors)
+
+
 @pytest.fixture(scope="module")
 def first_intake(nb_bank):
     """400 simulees over 20 weeks on the config's default growth prior: the programme
     before it has data of its own."""
-    track, growth, truth = programme_cohort(41)
-    result = simulate_weekly(nb_bank.params, nb_bank.design("placement"),
-                             nb_bank.design("progress"), truth, seed=42, config=CFG)
-    return track, growth, result
+    return run_intake(nb_bank, 41)
 
 
 @pytest.fixture(scope="module")
 def growth_priors(first_intake):
-    """Each track's growth prior, estimated from the first intake's 20 weeks."""
-    track, _, result = first_intake
-    return {t: growth_prior_from_data(result.growth[track == t, -1],
-                                      result.growth_se[track == t, -1],
-                                      default=default_growth_prior(CFG),
-                                      min_learners=CFG.growth_min_learners)
-            for t in (1, 2, 3)}
-
-
-def run_second_intake(nb_bank, priors):
-    track, _, truth = programme_cohort(43)
-    mean = np.array([priors[t].mean for t in track]) if priors else None
-    sd = np.array([priors[t].sd for t in track]) if priors else None
-    return simulate_weekly(nb_bank.params, nb_bank.design("placement"),
-                           nb_bank.design("progress"), truth, seed=44, config=CFG,
-                           growth_mean=mean, growth_sd=sd)
+    """Each track's growth prior, estimated from the first intake after 6 weekly tests
+    (when the service would first use them) and after 19."""
+    track, result = first_intake
+    return {week: track_growth_priors(track, result, CFG, week=week) for week in (6, 19)}
 
 
 @pytest.fixture(scope="module")
 def programme(nb_bank, growth_priors):
-    """The next 400 simulees, 20 weeks, with the growth priors learnt from the first."""
-    return run_second_intake(nb_bank, growth_priors)
+    """The next 400 simulees, 20 weeks, with the growth priors learnt from the first
+    intake's first six weeks (the next intake arrives while they are that far)."""
+    return run_intake(nb_bank, 43, growth_priors[6])[1]
 
 
 def test_growth_priors_from_the_first_intake_tell_the_tracks_apart(first_intake,
                                                                     growth_priors):
-    track, growth, _ = first_intake
-    means = [growth_priors[t].mean for t in (1, 2, 3)]
-    assert means[0] < means[1] < means[2]
+    track = first_intake[0]
+    _, true_growth, _ = programme_cohort(41)
+    for week, tolerance in ((6, 0.01), (19, 0.01)):
+        priors = growth_priors[week]
+        assert priors[1].mean < priors[2].mean < priors[3].mean
+        for t in (1, 2, 3):
+            assert priors[t].n > 100
+            assert priors[t].mean == pytest.approx(true_growth[track == t].mean(),
+                                                   abs=tolerance)
+    # 19 weeks of data: the spread of growth within a track is found too
     for t in (1, 2, 3):
-        assert growth_priors[t].n == np.sum(track == t)
-        assert growth_priors[t].mean == pytest.approx(growth[track == t].mean(), abs=0.015)
+        assert growth_priors[19][t].sd == pytest.approx(true_growth[track == t].std(),
+                                                        abs=0.005)
 
 
 def test_growth_priors_from_data_make_weekly_estimates_more_accurate(programme, nb_bank):
     """Same learners, same seeds: the default prior (one growth for all) lags fast
     learners; the tracks' priors from data cut the bias and raise CEFR accuracy."""
-    default = run_second_intake(nb_bank, None)
+    default = run_intake(nb_bank, 43)[1]
     cuts = nb_bank.cuts
 
     def accuracy(r):

@@ -13,8 +13,14 @@ from programme_helpers import simulated_answer
 from sqlalchemy import select, text
 
 from lang_assess.errors import SessionError
-from lang_assess.growth import Trend
-from lang_assess.programme import ProgrammeConfig, load_config, suggest_track, weekly_trend
+from lang_assess.growth import Trend, growth_prior_from_data, measurement, own_growth
+from lang_assess.programme import (
+    ProgrammeConfig,
+    default_growth_prior,
+    load_config,
+    suggest_track,
+    weekly_trend,
+)
 from lang_assess.service import AccessDenied, Intake, RateLimited, Service
 from lang_assess.store.db import make_engine, migrate
 from lang_assess.store.models import (
@@ -315,26 +321,50 @@ def test_each_weekly_test_starts_from_the_learners_tracked_trend(world, nb_bank)
     for gap in (1, 2, 1):  # a missed week in the middle
         world.clock.advance(days=7 * gap)
         take_test(svc, nb_bank, who, rng, p_right=0.8)
-    with world.engine.connect() as conn:
-        rows = conn.execute(
-            select(TestSession.kind, TestSession.week, TestSession.state, Estimate.theta,
-                   Estimate.se, Estimate.growth, Estimate.growth_se, Estimate.growth_cov)
-            .join(Estimate, Estimate.session_id == TestSession.id)
-            .where(TestSession.participant_id == world.people[1].participant_id)
-            .order_by(TestSession.week)).all()
+    rows = trend_rows(world, world.people[1].participant_id)
     assert [r.week for r in rows] == [0, 1, 3, 4]
     first = rows[0]
     assert (first.growth, first.growth_se, first.growth_cov) == pytest.approx(
         (cfg.expected_growth, cfg.growth_between_sd, 0.0))
+    assert (first.prior_mean, first.prior_sd) == pytest.approx(
+        (nb_bank.design("placement").prior_mean, nb_bank.design("placement").prior_sd))
     for before, now in itertools.pairwise(rows):
         trend = Trend(before.theta, before.growth, before.se**2, before.growth_se**2,
                       before.growth_cov)
         expected = weekly_trend(trend, now.week - before.week, cfg)
         prior = json.loads(now.state)["prior"]
         assert prior == pytest.approx([float(expected.level), float(expected.se)])
+        assert [now.prior_mean, now.prior_sd] == pytest.approx(prior)
         after = expected.update(now.theta, now.se)
         assert (now.growth, now.growth_se, now.growth_cov) == pytest.approx(
             (float(after.growth), float(after.growth_se), float(after.cov)))
+
+
+def test_a_late_placement_is_dated_by_the_week_it_was_taken(world, nb_bank):
+    svc, who = world.svc, world.svc.login_participant(world.people[2].code)
+    world.clock.advance(days=15)  # placement in programme week 2
+    take_test(svc, nb_bank, who, np.random.default_rng(1))
+    view = svc.start_or_resume(who)  # the week-2 progress test is due at once
+    assert view.kind == "progress"
+    placed, progress = trend_rows(world, world.people[2].participant_id)[0], json.loads(
+        world.engine.connect().execute(select(TestSession.state).where(
+            TestSession.id == view.session_id)).scalar_one())
+    trend = Trend(placed.theta, placed.growth, placed.se**2, placed.growth_se**2,
+                  placed.growth_cov)
+    # one week on (the least a new test moves), not the two since intake
+    expected = weekly_trend(trend, 1, svc.config)
+    assert progress["prior"] == pytest.approx([float(expected.level), float(expected.se)])
+
+
+def trend_rows(world, participant_id):
+    with world.engine.connect() as conn:
+        return conn.execute(
+            select(TestSession.kind, TestSession.week, TestSession.state, Estimate.theta,
+                   Estimate.se, Estimate.prior_mean, Estimate.prior_sd, Estimate.growth,
+                   Estimate.growth_se, Estimate.growth_cov)
+            .join(Estimate, Estimate.session_id == TestSession.id)
+            .where(TestSession.participant_id == participant_id)
+            .order_by(TestSession.week)).all()
 
 
 def test_a_tracks_growth_prior_comes_from_its_learners_once_there_are_enough(world, nb_bank):
@@ -342,28 +372,31 @@ def test_a_tracks_growth_prior_comes_from_its_learners_once_there_are_enough(wor
     svc = Service(world.engine, nb_bank, cfg, clock=world.clock, seed=9)
     rng = np.random.default_rng(4)
     track2 = svc.enrol(world.kari, world.c1, [Intake(f"KRS-2{i}", "ar", None, None, 9, True)
-                                              for i in range(2)])
+                                              for i in range(3)])
     for person in track2:
         take_test(svc, nb_bank, svc.login_participant(person.code), rng)
     assert svc.growth_priors(world.admin)[2].n == 0  # no weekly tests yet: the default
-    for _ in range(2):
+    for week in range(2):
         world.clock.advance(days=7)
-        for person in track2:
-            take_test(svc, nb_bank, svc.login_participant(person.code), rng, p_right=0.85)
+        for person in track2[: 3 - week]:  # the last one misses week 2: too few tests
+            take_test(svc, nb_bank, svc.login_participant(person.code), rng,
+                      p_right=0.6 + 0.1 * week)
     priors = svc.growth_priors(world.admin)
     assert priors[1].n == priors[3].n == 0
     assert priors[1].mean == cfg.expected_growth
-    with world.engine.connect() as conn:
-        latest = conn.execute(
-            select(Estimate.growth).join(TestSession).where(TestSession.week == 2)
-            .where(TestSession.participant_id.in_([p.participant_id for p in track2]))
-        ).scalars().all()
+    # the same estimate from the raw rows: each learner's own growth from every test
+    own = []
+    for person in track2[:2]:
+        rows = trend_rows(world, person.participant_id)
+        y, r = measurement(*np.array([[x.theta, x.se, x.prior_mean, x.prior_sd]
+                                      for x in rows]).T)
+        slope, var = own_growth(np.array([x.week for x in rows], float), y[None], r[None])
+        own.append((slope[0], var[0]))
+    expected = growth_prior_from_data(*np.array(own).T, default=default_growth_prior(cfg),
+                                      min_learners=2)
     assert priors[2].n == 2
-    assert priors[2].mean == pytest.approx(np.mean(latest))
+    assert (priors[2].mean, priors[2].sd) == pytest.approx((expected.mean, expected.sd))
     newcomer = svc.enrol(world.kari, world.c1, [Intake("KRS-299", "ar", None, None, 9, True)])
     take_test(svc, nb_bank, svc.login_participant(newcomer[0].code), rng)
-    with world.engine.connect() as conn:
-        placed = conn.execute(select(Estimate.growth, Estimate.growth_se).join(TestSession)
-                              .where(TestSession.participant_id == newcomer[0].participant_id)
-                              ).one()
-    assert placed == pytest.approx((priors[2].mean, priors[2].sd))
+    placed = trend_rows(world, newcomer[0].participant_id)[0]
+    assert (placed.growth, placed.growth_se) == pytest.approx((priors[2].mean, priors[2].sd))

@@ -168,6 +168,11 @@ class CATSession:
 
     # ---- what the test knows ----------------------------------------------------
     @property
+    def prior(self) -> tuple[float, float]:
+        """(mean, SD) of the prior this test started from, logits."""
+        return float(self._state.prior_mean[0]), float(self._state.prior_sd[0])
+
+    @property
     def theta(self) -> float:
         """Current ability estimate (logits)."""
         return float(self._state.theta[0])

@@ -152,8 +152,11 @@ class Estimate(Base):
     se: Mapped[float] = mapped_column(Float)
     level: Mapped[str] = mapped_column(String(8))
     level_probabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
-    # the learner's trend after this test (lang_assess/growth.py): growth in logits a
-    # week, its SD, and the level-growth covariance; empty on rows from before 0004
+    # the prior the test started from (logits), and the learner's trend after it
+    # (lang_assess/growth.py): growth in logits a week, its SD, the level-growth
+    # covariance; empty on rows from before migration 0004
+    prior_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    prior_sd: Mapped[float | None] = mapped_column(Float, nullable=True)
     growth: Mapped[float | None] = mapped_column(Float, nullable=True)
     growth_se: Mapped[float | None] = mapped_column(Float, nullable=True)
     growth_cov: Mapped[float | None] = mapped_column(Float, nullable=True)
