@@ -99,7 +99,6 @@ class ParticipantContext:
     pseudonym: str
 
 
-
 def _test_week(kind: str, week: int, finished_at: dt.datetime | None,
                intake_date: dt.date) -> int:
     """The programme week a finished test measured: its own week, or for a placement
@@ -704,7 +703,7 @@ class Service:
                                             "prior_sd"])
         n_weekly = tests[tests["kind"] == "progress"].groupby("participant_id").size()
         enough = n_weekly.index[n_weekly >= self.config.growth_min_tests]
-        tests = tests[tests["participant_id"].isin(enough)]
+        tests = tests[tests["participant_id"].isin(enough)].copy()
         tests["t"] = [_test_week(*r) for r in tests[["kind", "week", "finished_at",
                                                      "intake_date"]].itertuples(index=False)]
         tests["y"], tests["r"] = measurement(tests["theta"].to_numpy(), tests["se"].to_numpy(),
