@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: demo demo-engine test lint bench setup clean system-deps audio
+.PHONY: demo demo-engine test lint bench setup clean system-deps audio lab
 
 setup: $(STAMP)
 
@@ -41,6 +41,12 @@ demo: $(STAMP)
 # the engine on its own: a walk through one test and a 2,000-simulee report
 demo-engine: $(STAMP)
 	$(BIN)/lang-assess demo
+
+# the psychometricians' notebooks in JupyterLab; a notebook runs in its own folder, so the
+# settings point at this checkout's bank and data
+lab: $(STAMP)
+	LANG_ASSESS_DATA=$(CURDIR)/data LANG_ASSESS_BANK=$(CURDIR)/item_bank/nb \
+	  $(BIN)/jupyter lab notebooks/
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

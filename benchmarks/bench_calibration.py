@@ -7,12 +7,12 @@ the same data.  Data sets (2PL, a ~ lognormal(0.2, 0.3), b ~ N(0, 1), θ ~ N(0, 
 
 - complete 20,000 × 100 and 10,000 × 300;
 - sparse 10,000 × 300: an adaptive-style test of 20–30 items per person
-  (``cat_like`` in tests/test_calibrate_mml.py: 5 random routing items, then the item
+  (``cat_like`` in tests/psychometrics/test_calibrate_mml.py: 5 random routing items, then the item
   nearest the provisional EAP plus noise), ~8 % of the matrix filled.
 
 girth's ``twopl_mml`` runs on the complete 10,000 × 300 set (``--girth-all``: every set;
 girth marks missing responses with its INVALID_RESPONSE code).  py-irt runs when
-``lang_assess.calibrate.pyirt_backend`` imports.  ``--backends mml,girth`` picks some.
+``lang_assess.psychometrics.calibrate.pyirt`` imports.  ``--backends mml,girth`` picks some.
 Run: ``.venv/bin/python benchmarks/bench_calibration.py [--quick]``; prints Markdown.
 """
 
@@ -72,12 +72,12 @@ def run_case(case: str, backend: str, path: Path) -> dict:
     ``rss_before_mib`` are the fit alone.
     """
     if backend == "mml":
-        from lang_assess.calibrate import fit_mml as fit
+        from lang_assess.psychometrics.calibrate import fit_mml as fit
     elif backend == "girth":
         from girth import twopl_mml
         from girth.utilities import INVALID_RESPONSE
     elif backend == "pyirt":
-        from lang_assess.calibrate.pyirt_backend import fit_pyirt as fit
+        from lang_assess.psychometrics.calibrate.pyirt import fit_pyirt as fit
     else:
         raise ValueError(backend)
     x, a, b = (np.load(path.with_suffix(f".{k}.npy")) for k in "xab")
@@ -163,8 +163,9 @@ def main() -> None:
         return
     cases = QUICK if args.quick else CASES
     wanted = set((args.backends or "mml,girth,pyirt").split(","))
-    backends = [b for b, module in (("mml", "lang_assess.calibrate.mml"), ("girth", "girth"),
-                                    ("pyirt", "lang_assess.calibrate.pyirt_backend"))
+    backends = [b for b, module in (("mml", "lang_assess.psychometrics.calibrate.mml"),
+                                    ("girth", "girth"),
+                                    ("pyirt", "lang_assess.psychometrics.calibrate.pyirt"))
                 if b in wanted and have(module)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

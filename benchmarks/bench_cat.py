@@ -13,13 +13,13 @@ import time
 
 import numpy as np
 
-from lang_assess.cat import CATSession, placement_design
-from lang_assess.cat.design import TestDesign
-from lang_assess.cat.estimators import MLEEstimator
-from lang_assess.cat.select import ItemSelector, MaxInformation, Randomesque
-from lang_assess.cat.stop import StandardErrorTarget, StopRule
-from lang_assess.irt.models import paired_probabilities
-from lang_assess.simulate import simulate, synthetic_bank
+from lang_assess.engine.cat import CATSession, placement_design
+from lang_assess.engine.cat.design import TestDesign
+from lang_assess.engine.cat.estimators import MLEEstimator
+from lang_assess.engine.cat.select import ItemSelector, MaxInformation, Randomesque
+from lang_assess.engine.cat.stop import StandardErrorTarget, StopRule
+from lang_assess.engine.irt.models import paired_probabilities
+from lang_assess.engine.simulate import simulate, synthetic_bank
 
 
 def step_latency(n_items: int, n_tests: int, seed: int = 0) -> dict[str, float]:
@@ -54,7 +54,7 @@ def step_latency(n_items: int, n_tests: int, seed: int = 0) -> dict[str, float]:
 
 
 def catsim_side_by_side(n_items: int, n_sim: int, seed: int = 0) -> dict[str, float]:
-    """Same bank, same simulees: catsim's Simulator against lang_assess.simulate."""
+    """Same bank, same simulees: catsim's Simulator against lang_assess.engine.simulate."""
     from catsim.estimation import NumericalSearchEstimator
     from catsim.initialization import FixedPointInitializer
     from catsim.selection import RandomesqueSelector

@@ -2,7 +2,7 @@
 
 Run with ``make bench`` (or ``.venv/bin/python benchmarks/bench_concurrency.py
 [--seconds 300]``); prints a Markdown row for docs/benchmarks.md.  The test suite runs the
-same driver for a few seconds (tests/test_concurrency.py).
+same driver for a few seconds (tests/programme/test_concurrency.py).
 """
 
 import argparse
@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from concurrency import run_concurrent
+from support.concurrency import run_concurrent
 
 from lang_assess.bank.loader import load_bank
 

@@ -27,10 +27,16 @@ def build_database(folder: Path, participants: int, weeks: int):
     """``folder/lang_assess.sqlite`` with one teacher ("t", "password1") and one cohort of
     ``participants`` × ``weeks`` finished tests; returns the service on it."""
     from lang_assess.bank.loader import load_bank
-    from lang_assess.programme import load_config
-    from lang_assess.service import Service
-    from lang_assess.store.db import make_engine, migrate, session_factory
-    from lang_assess.store.models import Cohort, Estimate, Organisation, Participant, TestSession
+    from lang_assess.programme.rules import load_config
+    from lang_assess.programme.service import Service
+    from lang_assess.programme.store.db import make_engine, migrate, session_factory
+    from lang_assess.programme.store.models import (
+        Cohort,
+        Estimate,
+        Organisation,
+        Participant,
+        TestRun,
+    )
 
     bank = load_bank(REPO / "item_bank" / "nb")
     cuts = bank.cuts
@@ -59,7 +65,7 @@ def build_database(folder: Path, participants: int, weeks: int):
             db.flush()
             for w in range(weeks):
                 theta = theta0 + growth * w + rng.normal(0, 0.3)
-                t = TestSession(participant_id=p.id, kind="placement" if w == 0
+                t = TestRun(participant_id=p.id, kind="placement" if w == 0
                                 else "progress", week=w, params_version="v0", state="{}",
                                 n_answered=5, started_at=dt.datetime(2026, 1, 1),
                                 finished_at=dt.datetime.combine(
@@ -73,7 +79,7 @@ def build_database(folder: Path, participants: int, weeks: int):
 
 
 def main(participants: int = 500, weeks: int = 30) -> None:
-    from lang_assess.ui.dashboard import TeacherDashboard
+    from lang_assess.ui.teacher_page import TeacherDashboard
 
     with tempfile.TemporaryDirectory() as tmp:
         svc, engine = build_database(Path(tmp), participants, weeks)
@@ -96,11 +102,11 @@ def main(participants: int = 500, weeks: int = 30) -> None:
 
 def in_browser(data: Path, runs: int = 3) -> list[float]:
     """Seconds from the login click to the table and the level chart on screen."""
-    from browser import VoilaServer, chromium
+    from support.browser import PAGES, VoilaServer, chromium
 
-    from lang_assess.serve import TEACHER_PAGE
+    from lang_assess.ui.serve import TEACHER_PAGE
 
-    server = VoilaServer(data, notebook=TEACHER_PAGE).start()
+    server = VoilaServer(data, notebook=PAGES / TEACHER_PAGE).start()
     times = []
     try:
         with chromium() as browser:

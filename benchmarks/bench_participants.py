@@ -75,7 +75,7 @@ def main() -> None:
         kernels = []
         for _ in people:  # the preheated pool: kernels that ran the page already
             km, kc = start_new_kernel(kernel_name="python3", env=env)
-            kc.execute_interactive("from lang_assess.ui.test_app import make_app\n"
+            kc.execute_interactive("from lang_assess.ui.participant_page import make_app\n"
                                    "app = make_app()", timeout=120)
             kernels.append((km, kc))
         results = [{"answer_ms": [], "errors": [], "first_item_s": None} for _ in people]

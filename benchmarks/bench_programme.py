@@ -1,7 +1,7 @@
 """The simulated 20-week programme: weekly accuracy, move-up and stalled flags.
 
 Run with ``.venv/bin/python benchmarks/bench_programme.py`` (also part of ``make
-bench``).  Prints the Markdown tables of docs/programme.md.  Two intakes of 400
+bench``).  Prints the Markdown tables of docs/programme/programme.md.  Two intakes of 400
 simulees: the first on the config's default growth prior, the second on the tracks'
 growth priors estimated from the first's first six weeks (as the service does once a
 track has 20 learners with 6 weekly tests).  Also:
@@ -18,11 +18,11 @@ import platform
 import numpy as np
 
 from lang_assess.bank.loader import Bank, load_bank
-from lang_assess.cat.design import TestDesign
-from lang_assess.growth import GrowthPrior
-from lang_assess.levels import CutScores
-from lang_assess.programme import ProgrammeConfig, participant_flags
-from lang_assess.simulate import (
+from lang_assess.engine.cat.design import TestDesign
+from lang_assess.engine.levels import CutScores
+from lang_assess.programme.growth import GrowthPrior
+from lang_assess.programme.rules import ProgrammeConfig, participant_flags
+from lang_assess.programme.simulation import (
     WeeklyResult,
     move_up_flag_accuracy,
     programme_cohort,

@@ -1,12 +1,16 @@
 """lang_assess: adaptive CEFR placement and weekly progress tests.
 
-Layers (see docs/architecture.md):
+Four layers, each a package; imports flow downwards only (``tests/test_layers.py``):
 
-- :mod:`lang_assess.irt` — item response models and ability estimation (pure numpy).
-- :mod:`lang_assess.cat` — the adaptive test: start, select, estimate, stop, session.
-- :mod:`lang_assess.levels` — CEFR cut scores and level probabilities.
-- :mod:`lang_assess.simulate` — simulees through a test design; accuracy and exposure.
-- :mod:`lang_assess.bank` — reading item parameters from files (the only I/O here).
+- :mod:`lang_assess.engine` — item response theory and the adaptive test, pure numpy.
+- :mod:`lang_assess.bank` — item content on disk: format, validation, scoring, versions.
+- :mod:`lang_assess.psychometrics` and :mod:`lang_assess.programme` — calibration and
+  checks; the programme's rules, storage and the service (side by side, neither imports
+  the other).
+- :mod:`lang_assess.ui` and :mod:`lang_assess.cli` — the pages and the command line.
+
+``lang_assess.errors`` holds the exceptions every layer raises.  docs/architecture.md
+describes the layout.
 """
 
 __version__ = "0.1.0"

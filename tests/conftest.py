@@ -1,11 +1,20 @@
-"""Shared fixtures: small banks built in code, so tests depend on no files."""
+"""Shared fixtures: small banks built in code, the shipped bank, and databases on both
+backends.  Tests are laid out by layer (engine/, bank/, psychometrics/, programme/, ui/,
+cli/); helpers live in the ``support`` package.  Markers: a test that uses a database is
+marked ``db``, one that drives Chromium ``browser`` (both set here from the fixtures and
+modules they use), so ``pytest -m "not db and not browser"`` is the quick loop.
+"""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
+from support import REPO, needs
+from support.pg_server import PostgresServer, find_pg_bin
 
-from lang_assess.irt import ItemParameters
+from lang_assess.engine.irt import ItemParameters
 
 
 @pytest.fixture
@@ -33,50 +42,8 @@ def mixed_bank(rng: np.random.Generator) -> ItemParameters:
     return ItemParameters.concat([dich, poly])
 
 
-def probs_by_hand(theta: float, a: float, steps: list[float], c: float) -> np.ndarray:
-    """P(X=x) for one item from the textbook formulas, written without the engine."""
-    steps = [s for s in steps if not np.isnan(s)]
-    if len(steps) == 1:
-        p = c + (1 - c) / (1 + np.exp(-a * (theta - steps[0])))
-        return np.array([1 - p, p])
-    numerators = [1.0]
-    total = 0.0
-    for s in steps:
-        total += a * (theta - s)
-        numerators.append(np.exp(total))
-    numerators = np.array(numerators)
-    return numerators / numerators.sum()
-
-
-def loglik_by_hand(theta: float, bank: ItemParameters, pattern: np.ndarray) -> float:
-    """log L(θ) of one response pattern (−1 = not given), item by item."""
-    total = 0.0
-    for i, x in enumerate(pattern):
-        if x < 0:
-            continue
-        p = probs_by_hand(theta, bank.a[i], list(bank.steps[i]), bank.c[i])
-        total += np.log(p[int(x)])
-    return total
-
-
 # ---- databases: every storage test runs on SQLite and on a real PostgreSQL server ------
-import itertools  # noqa: E402
-import os  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from pg_server import PostgresServer, find_pg_bin  # noqa: E402
-
-REPO = Path(__file__).resolve().parent.parent
 _db_names = itertools.count()
-
-
-def needs(what: str, available: bool) -> None:
-    """Skip when a real part is missing locally; under CI=true it must be there."""
-    if available:
-        return
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{what} is missing under CI=true: `make test` installs it")
-    pytest.skip(f"{what} not installed (`make test` installs it)")
 
 
 @pytest.fixture(scope="session")
@@ -100,3 +67,14 @@ def db_url(request, tmp_path):
         return f"sqlite:///{tmp_path / 'test.sqlite'}"
     pg = request.getfixturevalue("postgres_server")
     return pg.create_database(f"t{next(_db_names)}")
+
+
+_DB_FIXTURES = {"db_url", "postgres_server", "engine", "demo_service", "site"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark database tests ``db`` by the fixtures they use; browser modules mark
+    themselves ``browser`` (``pytestmark``)."""
+    for item in items:
+        if _DB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.db)

@@ -2,7 +2,7 @@
 Debian's ``espeak-ng`` (Norwegian voice) and compressed with ``opusenc`` (Opus in Ogg).
 
 This is a stand-in so the demo and the tests need no TTS: recorded human audio replaces
-it in production (same file names; see docs/item_bank.md).  The output depends only on
+it in production (same file names; see docs/bank/item_bank.md).  The output depends only on
 the text, the voice and the tool versions; the Ogg stream serial is fixed, so a rerun
 with the same tools gives the same bytes.
 """

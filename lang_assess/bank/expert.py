@@ -5,7 +5,7 @@ of the level's band between the bank's cut scores), moved a third of a logit dow
 when the author judged it easy or hard for its level (``within_level``); its
 discrimination comes from its type.  Guessing is not modelled (c = 0): chance levels are
 known, but how far real test takers guess is not, and the first calibration estimates it.
-Rated items get evenly spaced steps around the level's middle.  See docs/item_bank.md.
+Rated items get evenly spaced steps around the level's middle.  See docs/bank/item_bank.md.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from lang_assess.bank.schema import Item
-from lang_assess.irt.params import ItemParameters
-from lang_assess.levels import CutScores
+from lang_assess.engine.irt.params import ItemParameters
+from lang_assess.engine.levels import CutScores
 
 WITHIN_LEVEL = {"low": -0.35, "mid": 0.0, "high": 0.35}
 #: Discrimination by item type: picture and gap items are crisp, true/false weak.

@@ -19,10 +19,10 @@ from pydantic import ValidationError
 
 from lang_assess.bank.params_csv import read_params_csv
 from lang_assess.bank.schema import BankConfig, Item
-from lang_assess.cat.design import TestDesign, placement_design, progress_design
+from lang_assess.engine.cat.design import TestDesign, placement_design, progress_design
+from lang_assess.engine.irt.params import SKILLS, ItemParameters
+from lang_assess.engine.levels import CutScores
 from lang_assess.errors import BankError
-from lang_assess.irt.params import SKILLS, ItemParameters
-from lang_assess.levels import CutScores
 
 CHECKS = ("media", "params")
 

@@ -18,8 +18,8 @@ from typing import TextIO
 
 import numpy as np
 
+from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.errors import BankError
-from lang_assess.irt.params import ItemParameters
 
 REQUIRED = ("item", "a", "b")
 

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 
 from lang_assess.bank.loader import Bank
-from lang_assess.irt.models import item_information
-from lang_assess.irt.params import SKILLS
-from lang_assess.levels import CEFR_LEVELS
+from lang_assess.engine.irt.models import item_information
+from lang_assess.engine.irt.params import SKILLS
+from lang_assess.engine.levels import CEFR_LEVELS
 
 #: Minimum items per level the programme needs (issue 3).
 LEVEL_MINIMUM = {"preA1": 40, "A1": 80, "A2": 80, "B1": 70, "B2": 50}

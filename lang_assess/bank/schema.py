@@ -1,4 +1,4 @@
-"""The item and bank file formats, as pydantic models (see docs/item_format.md).
+"""The item and bank file formats, as pydantic models (see docs/bank/item_format.md).
 
 Content (one YAML file per item) and parameters (``params/<version>.csv``) live apart:
 content is authored and reviewed, parameters change with every calibration.
@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from lang_assess.levels import CEFR_LEVELS
+from lang_assess.engine.levels import CEFR_LEVELS
 
 Skill = Literal["reading", "listening", "vocabulary", "grammar", "literacy"]
 Level = Literal["preA1", "A1", "A2", "B1", "B2", "C1"]
@@ -208,7 +208,8 @@ class CutConfig(_Strict):
     labels: list[Level] = Field(default_factory=lambda: list(CEFR_LEVELS))
     source: str = Field(min_length=1)
     version: str = "c0"
-    # how a standard-setting round produced them (lang_assess.standard_setting.cut_provenance)
+    # how a standard-setting round produced them
+    # (lang_assess.psychometrics.standard_setting.cut_provenance)
     provenance: dict[str, Any] | None = None
 
 

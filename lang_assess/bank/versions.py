@@ -9,7 +9,7 @@ A version is two files, never rewritten once published:
 ``bank.yaml``'s ``params_version`` names the current version; ``params/published.yaml``
 logs every publish and rollback in order.  Tests record the version on each answer and
 keep the version they started with; the service starts new tests on the current one
-(:meth:`lang_assess.service.Service.params_for`).
+(:meth:`lang_assess.programme.service.Service.params_for`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import yaml
 
 from lang_assess.bank.loader import load_bank
 from lang_assess.bank.params_csv import write_bank_params_csv
+from lang_assess.engine.irt.params import ItemParameters
+from lang_assess.engine.levels import CutScores
 from lang_assess.errors import BankError
-from lang_assess.irt.params import ItemParameters
-from lang_assess.levels import CutScores
 
 VERSION = re.compile(r"^[A-Za-z0-9._-]+$")
 LOG = "published.yaml"
@@ -219,7 +219,7 @@ def set_cuts(root: str | Path, cuts: CutScores, version: str, source: str,
              provenance: Mapping[str, Any]) -> None:
     """Make ``cuts`` the bank's CEFR cut scores as version ``version``; the cuts they
     replace move to ``cuts_history`` in ``bank.yaml``.  ``provenance``: see
-    :func:`lang_assess.standard_setting.cut_provenance`.  The bank must still load."""
+    :func:`lang_assess.psychometrics.standard_setting.cut_provenance`.  The bank must still load."""
     root = Path(root)
     path = root / "bank.yaml"
     text = path.read_text(encoding="utf-8")

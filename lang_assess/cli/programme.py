@@ -1,0 +1,121 @@
+"""``lang-assess demo-data`` and ``lang-assess serve``: the programme's database and pages."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    """Add ``demo-data`` and ``serve`` to the subcommands ``sub``."""
+    dd = sub.add_parser("demo-data", help="fill the database with a simulated programme")
+    dd.add_argument("--participants", type=int, default=60)
+    dd.add_argument("--weeks", type=int, default=20)
+    dd.add_argument("--seed", type=int, default=2026)
+    dd.add_argument("--bank", help="item bank folder (default: the settings' LANG_ASSESS_BANK)")
+    dd.add_argument("--if-empty", action="store_true",
+                    help="leave a database that already has data as it is")
+    dd.set_defaults(handler=_demo_data)
+
+    srv = sub.add_parser("serve", help="serve the participant page and the teachers' page")
+    srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8866")))
+    srv.add_argument("--pool-size", type=int, default=30,
+                     help="preheated kernels (a class of 30 starts together)")
+    srv.add_argument("--pages", default="dashboards",
+                     help="folder of the page notebooks (participant.ipynb, teacher.ipynb)")
+    srv.set_defaults(handler=_serve)
+
+
+def _demo_data(args: argparse.Namespace) -> int:
+    """Build the demo programme through the service, or show what was built."""
+    import dataclasses
+    import datetime as dt
+
+    from sqlalchemy import func, select
+
+    from lang_assess.bank.loader import load_bank
+    from lang_assess.programme.demo import build_demo
+    from lang_assess.programme.rules import load_config
+    from lang_assess.programme.service import Service
+    from lang_assess.programme.settings import Settings
+    from lang_assess.programme.store.db import make_engine, migrate
+    from lang_assess.programme.store.models import Participant
+
+    settings = Settings.from_env()
+    if args.bank:
+        settings = dataclasses.replace(settings, bank_dir=Path(args.bank).resolve())
+    url = settings.database_url
+    engine = make_engine(url)
+    migrate(engine)
+    notes = settings.data_dir / "demo-logins.txt"
+    with engine.connect() as conn:
+        existing = conn.scalar(select(func.count()).select_from(Participant))
+    if existing:
+        if not args.if_empty:
+            raise ValueError(f"{url} already has {existing} participants; point "
+                             "LANG_ASSESS_DB elsewhere or remove the file")
+        print(f"demo database {url}: {existing} participants already there")
+        if notes.exists():
+            print(notes.read_text(encoding="utf-8"), end="")
+        return 0
+    bank = load_bank(settings.bank_dir)
+    config = load_config(settings.config_file)
+    print(f"building the demo programme in {url} (every test is a real adaptive test)…",
+          file=sys.stderr)
+    result = build_demo(
+        lambda clock: Service(engine, bank, config, clock=clock, seed=args.seed),
+        today=dt.date.today(), n_participants=args.participants, weeks=args.weeks,
+        seed=args.seed, progress=lambda msg: print(f"  {msg}", file=sys.stderr),
+    )
+    lines = [f"teacher: {user} {password}" for user, password in result.teachers]
+    lines += [f"code: {code}   ({who}, new intake, placement test due)"
+              for who, code in result.codes]
+    text = "\n".join(lines) + "\n"
+    notes.parent.mkdir(parents=True, exist_ok=True)
+    notes.write_text("# demo only: real access codes are shown once and never stored\n"
+                     + text, encoding="utf-8")
+    print(f"{result.participants} participants in {len(result.cohorts)} cohorts, "
+          f"{result.tests} tests with {result.answers} answers, {result.missed} missed weeks, "
+          f"{result.moved_up} moves up")
+    print(text, end="")
+    return 0
+
+
+def _serve(args: argparse.Namespace) -> int:
+    """Run Voila for the participant page and the teachers' page; print the URLs and the
+    demo logins."""
+    import subprocess
+
+    from lang_assess.programme.settings import Settings
+    from lang_assess.programme.store.db import make_engine, migrate
+    from lang_assess.ui.serve import PARTICIPANT_PAGE, TEACHER_PAGE, voila_command
+
+    settings = Settings.from_env()
+    pages = Path(args.pages).resolve()
+    data = settings.data_dir
+    env = {**os.environ, **settings.to_env()}
+    for name, sub_dir in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "share"),
+                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
+        env.setdefault(name, str(data / "jupyter" / sub_dir))
+    migrate(make_engine(settings.database_url))
+    print("participant test page:")
+    print(f"http://127.0.0.1:{args.port}/")
+    print("teachers' overview:")
+    print(f"http://127.0.0.1:{args.port + 1}/", flush=True)
+    logins = data / "demo-logins.txt"
+    if logins.exists():
+        for line in logins.read_text(encoding="utf-8").splitlines():
+            if line.startswith(("teacher:", "code:")):
+                print(line)
+    print("(Ctrl-C stops both servers)", flush=True)
+    teachers = subprocess.Popen(voila_command(pages / TEACHER_PAGE, args.port + 1,
+                                              pool_size=2), env=env)
+    try:
+        return subprocess.call(voila_command(pages / PARTICIPANT_PAGE, args.port,
+                                             pool_size=args.pool_size), env=env)
+    finally:
+        teachers.terminate()
+        teachers.wait(timeout=30)

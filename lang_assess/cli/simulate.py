@@ -1,0 +1,167 @@
+"""``lang-assess simulate`` and ``lang-assess demo``: simulees through a design.
+
+``lang-assess simulate --bank PARAMS.csv [--thetas THETAS.csv | --n N] [--cuts c1,c2,...]
+[--design placement|progress] [--seed S] [--json]`` prints a table (or, with ``--json``,
+one JSON object); ``lang-assess demo`` runs the same on a synthetic bank with a walk
+through one test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from lang_assess.engine.cat.design import (
+    DEFAULT_SKILL_TARGETS,
+    TestDesign,
+    placement_design,
+    progress_design,
+)
+from lang_assess.engine.irt.params import ItemParameters
+from lang_assess.engine.levels import CutScores
+
+DEMO_CUTS = "-2,-1,0,1,2"
+
+
+def register(sub: Any) -> None:
+    """Add ``simulate`` and ``demo`` to the subcommands ``sub``."""
+    sim = sub.add_parser("simulate", help="run simulees through a test design on a bank")
+    sim.add_argument("--bank", required=True, help="item parameters CSV: item,a,b[,c][,skill]")
+    who = sim.add_mutually_exclusive_group()
+    who.add_argument("--thetas", help="true abilities CSV with a 'theta' column")
+    who.add_argument("--n", type=int, help="number of simulees drawn from N(0, 1) (default 1000)")
+    sim.add_argument("--cuts", help="CEFR cut scores on the θ scale, e.g. -2,-1,0,1,2")
+    sim.add_argument("--design", choices=("placement", "progress"), default="placement")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--json", action="store_true", help="print one JSON object")
+    sim.set_defaults(handler=_simulate)
+
+    demo = sub.add_parser("demo", help="simulate the placement test on a synthetic bank")
+    demo.add_argument("--items", type=int, default=500)
+    demo.add_argument("--n", type=int, default=2000)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(handler=_demo)
+
+
+def _design(
+    name: str, params: ItemParameters, cuts: CutScores | None
+) -> tuple[TestDesign, list[str]]:
+    """The named design, balancing the skills the bank has; notes for the reader."""
+    present = {s for s in params.skill.tolist() if s}
+    targets = {s: p for s, p in DEFAULT_SKILL_TARGETS.items() if s in present}
+    notes = []
+    if targets:
+        left_out = sorted(present - set(targets))
+        if left_out:
+            notes.append(f"items of skill(s) {', '.join(left_out)} are not part of this design")
+    maker = placement_design if name == "placement" else progress_design
+    kwargs: dict[str, Any] = {"skill_targets": targets or None, "cuts": cuts}
+    return maker(**kwargs), notes
+
+
+def _run(params: ItemParameters, design: TestDesign, thetas: np.ndarray, seed: int,
+         cuts: CutScores | None) -> Any:
+    from tqdm import tqdm
+
+    from lang_assess.engine.simulate import simulate
+
+    with tqdm(total=thetas.size, unit="simulee", file=sys.stderr, disable=None) as bar:
+        return simulate(params, design, thetas, seed=seed, cuts=cuts, progress=bar.update)
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from lang_assess.bank import read_params_csv, read_thetas_csv
+
+    params = read_params_csv(args.bank)
+    cuts = CutScores.parse(args.cuts) if args.cuts else None
+    if args.thetas:
+        thetas = read_thetas_csv(args.thetas)
+    else:
+        n = 1000 if args.n is None else args.n
+        if n < 1:
+            raise ValueError("--n must be at least 1")
+        thetas = np.random.default_rng([args.seed, 7]).normal(0.0, 1.0, n)
+    design, notes = _design(args.design, params, cuts)
+    result = _run(params, design, thetas, args.seed, cuts)
+    summary = result.summary()
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        title = f"{design.name} design, {params.n_items} items, {result.n} simulees"
+        print(format_report(summary, title=f"{title} (seed {args.seed})", notes=notes))
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from lang_assess.engine.cat.session import CATSession
+    from lang_assess.engine.irt.models import paired_probabilities
+    from lang_assess.engine.simulate import synthetic_bank
+
+    params = synthetic_bank(args.items, seed=args.seed)
+    cuts = CutScores.parse(DEMO_CUTS)
+    design = placement_design()
+    print("lang_assess demo: the placement test on a synthetic 2PL bank")
+    print(f"  bank: {params.n_items} items, a ~ lognormal(0.2, 0.3), b ~ uniform(-3, 3)")
+    print(f"  CEFR cut scores (θ): {dict(zip(cuts.labels[1:], cuts.cuts, strict=True))}\n")
+
+    rng = np.random.default_rng([args.seed, 3])
+    truth = 0.8
+    session = CATSession(params, design, seed=args.seed)
+    print(f"One test, a simulee with true θ = {truth:+.2f} ({cuts.level_label(truth)}):")
+    print("   #  item       b      a    answer   θ̂      SE")
+    while (item := session.next_item()) is not None:
+        i = params.index_of([item])
+        score = int(rng.random() < paired_probabilities(np.array([truth]), params, i)[0, 1])
+        session.answer(item, score)
+        print(
+            f"  {session.n_answered:2d}  {item}  {params.b[i[0]]:+.2f}  {params.a[i[0]]:.2f}"
+            f"   {'right' if score else 'wrong'}   {session.theta:+.2f}  {session.se:.2f}"
+        )
+    probs = session.level_probabilities(cuts)
+    best = max(probs, key=probs.__getitem__)
+    print(f"  → level {best} with probability {probs[best]:.2f}\n")
+
+    thetas = np.random.default_rng([args.seed, 7]).normal(0.0, 1.0, args.n)
+    result = _run(params, design, thetas, args.seed, cuts)
+    print(format_report(result.summary(), title=f"{args.n} simulees, θ ~ N(0, 1)"))
+    return 0
+
+
+_LABELS = [
+    ("n", "simulees", "{:d}"),
+    ("bias", "bias of θ̂ (logits)", "{:+.3f}"),
+    ("rmse", "RMSE of θ̂ (logits)", "{:.3f}"),
+    ("mean_se", "mean SE (logits)", "{:.3f}"),
+    ("mean_length", "mean test length (items)", "{:.2f}"),
+    ("max_length", "longest test (items)", "{:d}"),
+    ("mean_oracle_length", "mean oracle length (items)", "{:.2f}"),
+    ("mean_information_oracle_length", "mean information-oracle length", "{:.2f}"),
+    ("max_exposure", "highest item exposure rate", "{:.3f}"),
+    ("test_overlap", "mean test overlap", "{:.3f}"),
+    ("items_never_used", "items never used", "{:d}"),
+    ("cefr_accuracy", "CEFR exact-level accuracy", "{:.3f}"),
+]
+
+
+def format_report(summary: dict[str, Any], *, title: str, notes: Sequence[str] = ()) -> str:
+    """A plain-text table of a simulation summary."""
+    lines = [f"Simulation: {title}", ""]
+    for key, label, fmt in _LABELS:
+        value = summary.get(key)
+        if value is not None:
+            lines.append(f"  {label:<34} {fmt.format(value):>8}")
+    if summary.get("mean_oracle_length"):
+        ratio = summary["mean_length"] / summary["mean_oracle_length"]
+        lines.append(f"  {'length / oracle length':<34} {ratio:>8.3f}")
+    by_level = summary.get("cefr_accuracy_by_level") or {}
+    if by_level:
+        lines.append("")
+        lines.append("  CEFR accuracy by true level:")
+        lines.append("    " + "   ".join(f"{k} {v:.2f}" for k, v in by_level.items()))
+    lines.extend(f"  note: {n}" for n in notes)
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""Programme rules as pure functions: tracks from intake data, weekly priors, flags.
+
+The numbers live in one config file (``lang_assess/programme/programme.yaml``, or the file
+named by the settings' ``config_file``); these functions do no I/O besides reading it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from numpy.typing import ArrayLike
+from scipy.special import ndtr
+
+from lang_assess.engine.levels import CutScores
+from lang_assess.programme.growth import GrowthPrior, Trend
+from lang_assess.programme.settings import PACKAGED_CONFIG
+
+
+@dataclass(frozen=True)
+class ProgrammeConfig:
+    """The rules of the programme (see programme.yaml for meanings and defaults)."""
+
+    track1_max_years: int = 6
+    track3_min_years: int = 13
+    bank: str = "nb"
+    exclude_weeks: int = 4
+    expected_growth: float = 0.05
+    growth_between_sd: float = 0.04
+    level_drift_sd: float = 0.05
+    growth_drift_sd: float = 0.005
+    growth_min_learners: int = 20
+    growth_min_tests: int = 6
+    ready_probability: float = 0.80
+    ready_consecutive: int = 2
+    stalled_weeks: int = 4
+    reliable_change_z: float = 1.645
+    stalled_z: float = 0.0
+    missed_after_days: int = 9
+    max_failed_logins: int = 5
+    lockout_minutes: int = 10
+    show_level_to_participant: bool = False
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> ProgrammeConfig:
+        """Read a programme.yaml (sections tracks, weekly, flags, access)."""
+        raw: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        flat = {k: v for section in raw.values() if isinstance(section, dict)
+                for k, v in section.items()}
+        unknown = set(flat) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ValueError(f"{path}: unknown setting(s) {sorted(unknown)}")
+        return cls(**flat)
+
+
+@cache
+def load_config(path: str | Path | None = None) -> ProgrammeConfig:
+    """The programme config in ``path`` (default: the packaged ``programme.yaml``;
+    entry points pass :attr:`~lang_assess.programme.settings.Settings.config_file`)."""
+    return ProgrammeConfig.from_file(path or PACKAGED_CONFIG)
+
+
+def suggest_track(
+    years_schooling: int | None,
+    literate_l1: bool | None,
+    higher_education: bool,
+    config: ProgrammeConfig,
+) -> int:
+    """FAFO track from intake data (1 no schooling, 2 little or some, 3 higher education).
+
+    Track 1: not literate in any language, no schooling, or at most ``track1_max_years``
+    of schooling with literacy not known.  Track 3: higher education, or at least
+    ``track3_min_years`` of schooling.  Everyone else, and unknown data: Track 2.
+    """
+    if literate_l1 is False or years_schooling == 0:
+        return 1
+    if higher_education or (years_schooling or 0) >= config.track3_min_years:
+        return 3
+    if literate_l1 is None and years_schooling is not None and (
+        years_schooling <= config.track1_max_years
+    ):
+        return 1
+    return 2
+
+
+def default_growth_prior(config: ProgrammeConfig) -> GrowthPrior:
+    """The growth prior of a track without enough data of its own (logits a week)."""
+    return GrowthPrior(config.expected_growth, config.growth_between_sd)
+
+
+def weekly_trend(trend: Trend, weeks_since: ArrayLike, config: ProgrammeConfig) -> Trend:
+    """The trend a progress test starts from, ``weeks_since`` weeks after the last test:
+    its :meth:`~lang_assess.programme.growth.Trend.prior` is the test's prior (logits)."""
+    return trend.predict(np.maximum(weeks_since, 1), config.level_drift_sd,
+                         config.growth_drift_sd)
+
+
+def prob_above_next_cut(theta: float, se: float, cuts: CutScores, level: int) -> float:
+    """P(θ is above the cut over level index ``level``), normal approximation; 0 when
+    ``level`` is the top level."""
+    if level >= len(cuts.cuts):
+        return 0.0
+    return float(1.0 - ndtr((cuts.cuts[level] - theta) / max(se, 1e-9)))
+
+
+def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now: float,
+                    config: ProgrammeConfig, z: float | None = None) -> bool:
+    """True when θ grew by more than measurement error explains: Δθ / SE(Δθ) ≥ z
+    (default ``config.reliable_change_z``, a one-sided test)."""
+    ratio = (theta_now - theta_then) / np.sqrt(se_then**2 + se_now**2)
+    return bool(ratio >= (config.reliable_change_z if z is None else z))
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What a teacher acts on for one participant this week."""
+
+    ready_to_move_up: bool
+    stalled: bool
+    missed: bool
+
+
+def participant_flags(
+    history: list[tuple[int, float, float]],
+    cuts: CutScores,
+    config: ProgrammeConfig,
+    *,
+    course_level: int | None,
+    current_week: int,
+    days_since_last_test: int | None,
+) -> Flags:
+    """Flags from finished tests ``history`` = [(week, θ̂, SE)] in week order.
+
+    Ready to move up: P(θ above the cut over the participant's ``course_level``) ≥
+    ready_probability in the last ``ready_consecutive`` tests, in consecutive weeks.
+    Stalled: the latest test is at least ``stalled_weeks`` after an earlier one, and the
+    growth since then is not above ``stalled_z`` standard errors (docs/programme/programme.md says
+    why the default is 0 and not the reliable-change 1.645).  Missed: no test for
+    ``missed_after_days`` days.
+    """
+    ready = False
+    n = config.ready_consecutive
+    if course_level is not None and len(history) >= n:
+        last = history[-n:]
+        consecutive = all(b[0] - a[0] == 1 for a, b in itertools.pairwise(last))
+        ready = consecutive and all(
+            prob_above_next_cut(t, s, cuts, course_level) >= config.ready_probability
+            for _, t, s in last)
+    stalled = False
+    if history:
+        week, theta, se = history[-1]
+        earlier = [h for h in history if week - h[0] >= config.stalled_weeks]
+        if earlier:
+            _, t0, s0 = earlier[-1]
+            stalled = not reliable_growth(t0, s0, theta, se, config, z=config.stalled_z)
+    missed = days_since_last_test is None or days_since_last_test >= config.missed_after_days
+    return Flags(ready, stalled, missed and current_week > 0)

@@ -1,0 +1,66 @@
+"""The service: the only door to the database for widgets, dashboards, notebooks and CLI.
+
+It enrols participants, runs their placement and weekly progress tests (every answer is
+committed before the next item is chosen and shown), assigns CEFR levels and tracks, and
+gives teachers their cohorts' progress and flags.  Every call names who is asking (a
+:class:`TeacherContext` or a :class:`ParticipantContext`) and is checked: a participant
+reaches only their own test, a teacher only their own cohorts (an admin: the
+organisation's).
+"""
+
+from __future__ import annotations
+
+from lang_assess.programme.service.access import (
+    AccessDenied,
+    AccessMixin,
+    ParticipantContext,
+    RateLimited,
+    TeacherContext,
+    normalise_code,
+)
+from lang_assess.programme.service.enrolment import NOTE_MAX, Enrolled, EnrolmentMixin, Intake
+from lang_assess.programme.service.items import ItemView, OptionView, item_view
+from lang_assess.programme.service.reports import ReportsMixin
+from lang_assess.programme.service.runs import PRETEST, RunsMixin
+from lang_assess.programme.service.versions import VersionsMixin
+from lang_assess.programme.settings import Settings
+
+__all__ = [
+    "NOTE_MAX",
+    "PRETEST",
+    "AccessDenied",
+    "Enrolled",
+    "Intake",
+    "ItemView",
+    "OptionView",
+    "ParticipantContext",
+    "RateLimited",
+    "Service",
+    "TeacherContext",
+    "item_view",
+    "normalise_code",
+    "open_service",
+]
+
+
+class Service(EnrolmentMixin, RunsMixin, ReportsMixin, AccessMixin, VersionsMixin):
+    """Programme operations on one database and one item bank: the front door.
+
+    ``Service(engine, bank, config, clock=..., seed=...)``; each part lives in its own
+    module (access, enrolment, runs, reports, versions) and shares the state of
+    :class:`~lang_assess.programme.service.base.ServiceBase`.
+    """
+
+
+def open_service(settings: Settings | None = None) -> Service:
+    """The service on the configured database (migrated to the current schema), bank and
+    programme rules; ``settings`` default: :meth:`Settings.from_env`.  Its bank folder
+    (pictures, sounds) is ``service.bank.root``."""
+    from lang_assess.bank.loader import load_bank
+    from lang_assess.programme.rules import load_config
+    from lang_assess.programme.store.db import make_engine, migrate
+
+    settings = settings or Settings.from_env()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    return Service(engine, load_bank(settings.bank_dir), load_config(settings.config_file))

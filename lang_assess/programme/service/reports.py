@@ -1,0 +1,207 @@
+"""The queries that return tables: cohorts, progress and flags, histories, skills,
+notes, the audit trail and the calibration export."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import select
+
+from lang_assess.programme.rules import participant_flags, prob_above_next_cut, reliable_growth
+from lang_assess.programme.service.access import AccessDenied, AccessMixin, TeacherContext
+from lang_assess.programme.service.base import _aware
+from lang_assess.programme.store.models import (
+    AuditLog,
+    Cohort,
+    Estimate,
+    Note,
+    Participant,
+    Response,
+    Teacher,
+    TestRun,
+)
+
+
+class ReportsMixin(AccessMixin):
+    """What teachers and admins read; every query checks the actor first."""
+
+    def cohorts(self, actor: TeacherContext) -> pd.DataFrame:
+        """The cohorts the actor may see: id, name, intake_date, track, teacher."""
+        with self._db() as db:
+            q = select(Cohort.id, Cohort.name, Cohort.intake_date, Cohort.track,
+                       Teacher.username.label("teacher")).join(Teacher)
+            q = q.where(Cohort.organisation_id == actor.organisation_id)
+            if not actor.is_admin:
+                q = q.where(Cohort.teacher_id == actor.teacher_id)
+            rows = db.execute(q.order_by(Cohort.intake_date, Cohort.id)).all()
+        return pd.DataFrame(rows, columns=["id", "name", "intake_date", "track", "teacher"])
+
+    def audit_log(self, actor: TeacherContext) -> pd.DataFrame:
+        """The audit trail (admins only)."""
+        if not actor.is_admin:
+            raise AccessDenied("only an admin reads the audit log")
+        with self._db() as db:
+            rows = db.execute(select(AuditLog.at, AuditLog.actor, AuditLog.action,
+                                     AuditLog.entity, AuditLog.entity_id, AuditLog.reason,
+                                     AuditLog.detail).order_by(AuditLog.id)).all()
+        return pd.DataFrame(rows, columns=["at", "actor", "action", "entity", "entity_id",
+                                           "reason", "detail"])
+
+    def participant_history(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
+        """Every finished test of a participant with θ̂, SE, level, and change since the
+        previous test and since intake (with whether the change is reliable)."""
+        with self._db() as db:
+            self._participant(db, actor, participant_id)
+            rows = db.execute(
+                select(TestRun.kind, TestRun.week, TestRun.n_answered,
+                       TestRun.finished_at, Estimate.theta, Estimate.se, Estimate.level,
+                       Estimate.level_probabilities)
+                .join(Estimate, Estimate.session_id == TestRun.id)
+                .where(TestRun.participant_id == participant_id)
+                .order_by(TestRun.week, TestRun.id)).all()
+        df = pd.DataFrame(rows, columns=["kind", "week", "items", "finished_at", "theta", "se",
+                                         "level", "level_probabilities"])
+        if df.empty:
+            return df
+        prev_t, prev_s = df["theta"].shift(), df["se"].shift()
+        df["change"] = df["theta"] - prev_t
+        df["change_se"] = np.sqrt(df["se"] ** 2 + prev_s**2)
+        df["change_reliable"] = [
+            bool(np.isfinite(pt)) and reliable_growth(pt, ps, t, s, self.config)
+            for pt, ps, t, s in zip(prev_t, prev_s, df["theta"], df["se"], strict=True)
+        ]
+        df["change_since_intake"] = df["theta"] - df["theta"].iloc[0]
+        df["change_since_intake_se"] = np.sqrt(df["se"] ** 2 + df["se"].iloc[0] ** 2)
+        return df
+
+    def cohort_progress(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
+        """One row per participant: track, latest θ̂/SE/level, P(next level), flags."""
+        cuts = self.cuts
+        with self._db() as db:
+            cohort = self._cohort(db, actor, cohort_id)
+            people = db.scalars(select(Participant).where(Participant.cohort_id == cohort.id)
+                                .order_by(Participant.pseudonym)).all()
+            tests = db.execute(
+                select(TestRun.participant_id, TestRun.week, TestRun.finished_at,
+                       Estimate.theta, Estimate.se, Estimate.level)
+                .join(Estimate, Estimate.session_id == TestRun.id)
+                .join(Participant, Participant.id == TestRun.participant_id)
+                .where(Participant.cohort_id == cohort.id)
+                .order_by(TestRun.week, TestRun.id)).all()
+        by_person: dict[int, list[Any]] = {}
+        for t in tests:
+            by_person.setdefault(t.participant_id, []).append(t)
+        today = self.clock()
+        rows = []
+        for p in people:
+            hist = by_person.get(p.id, [])
+            week = self.current_week(p.intake_date)
+            last = hist[-1] if hist else None
+            days = None if last is None else (today - _aware(last.finished_at)).days
+            level = None if p.course_level is None else cuts.labels.index(p.course_level)
+            flags = participant_flags([(h.week, h.theta, h.se) for h in hist], cuts,
+                                      self.config, course_level=level, current_week=week,
+                                      days_since_last_test=days)
+            rows.append({
+                "participant_id": p.id, "pseudonym": p.pseudonym, "track": p.track,
+                "track_overridden": p.track != p.track_suggested, "language": p.language,
+                "gender": p.gender, "birth_year": p.birth_year,
+                "week": week, "tests": len(hist),
+                "theta": None if last is None else last.theta,
+                "se": None if last is None else last.se,
+                "level": None if last is None else last.level,
+                "course_level": p.course_level,
+                "p_next_level": None if last is None or level is None else prob_above_next_cut(
+                    last.theta, last.se, cuts, level),
+                "ready_to_move_up": flags.ready_to_move_up, "stalled": flags.stalled,
+                "missed": flags.missed,
+            })
+        return pd.DataFrame(rows)
+
+    def calibration_responses(self, actor: TeacherContext, *, since: dt.date | None = None,
+                              until: dt.date | None = None) -> pd.DataFrame:
+        """Every scored answer of finished tests in the organisation, for recalibration
+        (admins only: psychometricians).  One row per answer: ``occasion`` (the test — θ
+        moves week to week, so each test is its own calibration case), ``participant``
+        (internal id, no pseudonym), ``item``, ``score``, ``params_version``, ``kind``,
+        ``week``, ``answered_at`` and the grouping variables for fairness checks:
+        ``language`` (L1), ``gender``, ``track``, ``birth_year``.  ``since``/``until``:
+        the data window (dates of the answers, inclusive)."""
+        if not actor.is_admin:
+            raise AccessDenied("only an admin exports responses for calibration")
+        q = (select(TestRun.id, Participant.id, Response.item_id, Response.score,
+                    Response.params_version, TestRun.kind, TestRun.week,
+                    Response.answered_at, Participant.language, Participant.gender,
+                    Participant.track, Participant.birth_year)
+             .join(TestRun, TestRun.id == Response.session_id)
+             .join(Participant, Participant.id == TestRun.participant_id)
+             .join(Cohort, Cohort.id == Participant.cohort_id)
+             .where(Cohort.organisation_id == actor.organisation_id,
+                    TestRun.finished_at.is_not(None))
+             .order_by(TestRun.id, Response.position))
+        if since is not None:
+            q = q.where(Response.answered_at >= dt.datetime.combine(since, dt.time.min))
+        if until is not None:
+            q = q.where(Response.answered_at < dt.datetime.combine(
+                until + dt.timedelta(days=1), dt.time.min))
+        with self._db() as db:
+            rows = db.execute(q).all()
+        return pd.DataFrame(rows, columns=[
+            "occasion", "participant", "item", "score", "params_version", "kind", "week",
+            "answered_at", "language", "gender", "track", "birth_year"])
+
+    def participant_skills(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
+        """Share of items answered right per skill (never which items): skill, answered,
+        right, share — over all the participant's tests."""
+        with self._db() as db:
+            self._participant(db, actor, participant_id)
+            rows = db.execute(select(Response.item_id, Response.score)
+                              .join(TestRun, TestRun.id == Response.session_id)
+                              .where(TestRun.participant_id == participant_id)).all()
+        skills = [(self.bank.items[i].skill, s) for i, s in rows if i in self.bank.items]
+        df = pd.DataFrame(skills, columns=["skill", "score"])
+        if df.empty:
+            return pd.DataFrame(columns=["skill", "answered", "right", "share"])
+        out = df.groupby("skill")["score"].agg(answered="count", right="sum").reset_index()
+        out["share"] = out["right"] / out["answered"]
+        return out.sort_values("share").reset_index(drop=True)
+
+    def notes(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
+        """A participant's notes, newest first: created_at, teacher, text."""
+        with self._db() as db:
+            self._participant(db, actor, participant_id)
+            rows = db.execute(select(Note.created_at, Teacher.username, Note.text)
+                              .join(Teacher, Teacher.id == Note.teacher_id)
+                              .where(Note.participant_id == participant_id)
+                              .order_by(Note.created_at.desc(), Note.id.desc())).all()
+        return pd.DataFrame(rows, columns=["created_at", "teacher", "text"])
+
+    def participant_record(self, actor: TeacherContext, participant_id: int) -> dict[str, Any]:
+        """What the participant page shows besides the tests: pseudonym, cohort id,
+        language, track, suggested track, override reason, course level, intake date."""
+        with self._db() as db:
+            p = self._participant(db, actor, participant_id)
+            return {"pseudonym": p.pseudonym, "cohort_id": p.cohort_id,
+                    "language": p.language, "track": p.track,
+                    "track_suggested": p.track_suggested,
+                    "track_override_reason": p.track_override_reason,
+                    "course_level": p.course_level, "intake_date": p.intake_date}
+
+    def cohort_tests(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
+        """Every finished test of a cohort: participant_id, pseudonym, kind, week, items,
+        theta, se, level, finished_at (one row per test, in week order)."""
+        with self._db() as db:
+            cohort = self._cohort(db, actor, cohort_id)
+            rows = db.execute(
+                select(Participant.id, Participant.pseudonym, TestRun.kind,
+                       TestRun.week, TestRun.n_answered, Estimate.theta, Estimate.se,
+                       Estimate.level, TestRun.finished_at)
+                .join(TestRun, TestRun.participant_id == Participant.id)
+                .join(Estimate, Estimate.session_id == TestRun.id)
+                .where(Participant.cohort_id == cohort.id)
+                .order_by(TestRun.week, Participant.id)).all()
+        return pd.DataFrame(rows, columns=["participant_id", "pseudonym", "kind", "week",
+                                           "items", "theta", "se", "level", "finished_at"])

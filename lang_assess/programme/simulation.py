@@ -1,0 +1,268 @@
+"""The programme simulated: intakes that grow week to week, tested as the service tests them.
+
+:func:`simulate_weekly` runs a placement test and then a weekly progress test for N
+simulees through :func:`lang_assess.engine.simulate.simulate` (the live engine), each
+weekly test starting from the learner's tracked trend (:mod:`lang_assess.programme.growth`)
+exactly as :class:`~lang_assess.programme.service.Service` starts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lang_assess.engine.cat.design import TestDesign
+from lang_assess.engine.irt.params import ItemParameters
+from lang_assess.engine.levels import CutScores
+from lang_assess.engine.simulate import simulate
+from lang_assess.programme.growth import GrowthPrior, growth_prior_from_tests, start_trend
+from lang_assess.programme.rules import (
+    ProgrammeConfig,
+    default_growth_prior,
+    participant_flags,
+    weekly_trend,
+)
+
+
+def programme_cohort(seed: int, n: int = 400, weeks: int = 20, *,
+                     stall_share: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A simulated intake in the three tracks: (track (N,), growth (N,), true θ (N, W)).
+
+    Start levels (logits) by track: N(-2.0, 0.6), N(-0.8, 0.7), N(0.2, 0.8); weekly growth
+    uniform on 0.02-0.06, 0.04-0.09, 0.06-0.12 logits (docs/programme/programme.md), linear.  With
+    ``stall_share`` that share of learners stops growing in a week drawn from 4-12.
+    """
+    rng = np.random.default_rng(seed)
+    track = rng.integers(1, 4, n)
+    start = np.choose(track - 1, [rng.normal(-2.0, 0.6, n), rng.normal(-0.8, 0.7, n),
+                                  rng.normal(0.2, 0.8, n)])
+    growth = np.choose(track - 1, [rng.uniform(0.02, 0.06, n), rng.uniform(0.04, 0.09, n),
+                                   rng.uniform(0.06, 0.12, n)])
+    stop = np.where(rng.random(n) < stall_share, rng.integers(4, 13, n), weeks)
+    weeks_grown = np.minimum(np.arange(weeks)[None, :], stop[:, None])
+    return track, growth, start[:, None] + growth[:, None] * weeks_grown
+
+
+@dataclass(frozen=True)
+class WeeklyResult:
+    """A simulated programme: one placement test, then a progress test every week.
+
+    Arrays are (N, W) over simulees and weeks (week 0 is the placement test);
+    ``items`` is (N, W, L) bank positions given, -1 padded; ``growth``/``growth_se`` are
+    each simulee's tracked growth after each test (logits a week); ``prior_mean``/
+    ``prior_sd`` the prior each test started from (logits).
+    """
+
+    true_theta: np.ndarray
+    theta: np.ndarray
+    se: np.ndarray
+    length: np.ndarray
+    items: np.ndarray
+    growth: np.ndarray | None = None
+    growth_se: np.ndarray | None = None
+    prior_mean: np.ndarray | None = None
+    prior_sd: np.ndarray | None = None
+
+    def shortest_repeat_gap(self) -> float:
+        """Fewest weeks between two administrations of one item to one simulee (inf: none)."""
+        n_sim, n_weeks, _ = self.items.shape
+        best = np.inf
+        for p in range(n_sim):
+            last: dict[int, int] = {}
+            for w in range(n_weeks):
+                for i in self.items[p, w][self.items[p, w] >= 0].tolist():
+                    if i in last:
+                        best = min(best, w - last[i])
+                    last[i] = w
+        return best
+
+
+def simulate_weekly(
+    params: ItemParameters,
+    placement: TestDesign,
+    progress: TestDesign,
+    true_theta: np.ndarray,
+    *,
+    seed: int,
+    config: ProgrammeConfig,
+    growth_mean: float | np.ndarray | None = None,
+    growth_sd: float | np.ndarray | None = None,
+) -> WeeklyResult:
+    """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
+
+    As the service runs them: each learner's trend starts from the placement result and
+    the growth prior ``growth_mean``/``growth_sd`` (scalars or (N,), logits a week;
+    default the config's), each progress test starts from :func:`weekly_trend` of it and
+    may not give an item the simulee saw in the last ``config.exclude_weeks`` weeks.
+    """
+    true = np.asarray(true_theta, dtype=float)
+    n_sim, n_weeks = true.shape
+    theta, se = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
+    growth, growth_se = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
+    prior_mean, prior_sd = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
+    length = np.empty((n_sim, n_weeks), dtype=int)
+    width = max(placement.stop.max_items, progress.stop.max_items)
+    items = np.full((n_sim, n_weeks, width), -1)
+    default = default_growth_prior(config)
+    g_mean = default.mean if growth_mean is None else growth_mean
+    g_sd = default.sd if growth_sd is None else growth_sd
+    trend = None
+    for w in range(n_weeks):
+        if w == 0:
+            res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
+            mean, sd = placement.prior_mean, placement.prior_sd
+            trend = start_trend(res.theta, res.se, g_mean, g_sd)
+        else:
+            blocked = np.zeros((n_sim, params.n_items), dtype=bool)
+            recent = items[:, max(0, w - config.exclude_weeks) : w].reshape(n_sim, -1)
+            rows, cols = np.nonzero(recent >= 0)
+            blocked[rows, recent[rows, cols]] = True
+            trend = weekly_trend(trend, 1, config)
+            mean, sd = trend.prior()
+            res = simulate(params, progress, true[:, w], seed=seed + w, oracle=False,
+                           blocked=blocked, prior_mean=mean, prior_sd=sd)
+            trend = trend.update(res.theta, res.se)
+        theta[:, w], se[:, w], length[:, w] = res.theta, res.se, res.length
+        growth[:, w], growth_se[:, w] = trend.growth, trend.growth_se
+        prior_mean[:, w], prior_sd[:, w] = mean, sd
+        items[:, w, : res.items.shape[1]] = res.items
+    return WeeklyResult(true, theta, se, length, items, growth, growth_se, prior_mean,
+                        prior_sd)
+
+
+def simulate_programme(
+    params: ItemParameters,
+    placement: TestDesign,
+    progress: TestDesign,
+    *,
+    seed: int,
+    config: ProgrammeConfig,
+    priors: dict[int, GrowthPrior] | None = None,
+    n: int = 400,
+    weeks: int = 20,
+    stall_share: float = 0.0,
+) -> tuple[np.ndarray, WeeklyResult]:
+    """One simulated intake (:func:`programme_cohort` with ``seed``) through
+    :func:`simulate_weekly` (seed + 1), each learner on their track's growth prior from
+    ``priors`` (track → prior; default: the config's).  Returns (track (N,), result)."""
+    track, _, truth = programme_cohort(seed, n, weeks, stall_share=stall_share)
+    mean = np.array([priors[t].mean for t in track]) if priors else None
+    sd = np.array([priors[t].sd for t in track]) if priors else None
+    result = simulate_weekly(params, placement, progress, truth, seed=seed + 1,
+                             config=config, growth_mean=mean, growth_sd=sd)
+    return track, result
+
+
+def track_growth_priors(track: np.ndarray, result: WeeklyResult, config: ProgrammeConfig,
+                        *, week: int = -1) -> dict[int, GrowthPrior]:
+    """Track → growth prior estimated from a simulated intake as the service would: each
+    learner's own growth from their tests up to ``week`` (default: the last), then
+    :func:`~lang_assess.programme.growth.growth_prior_from_tests`.  ``track`` (N,) in 1-3."""
+    done = int(np.arange(result.theta.shape[1])[week])
+    if done < config.growth_min_tests:
+        raise ValueError(f"week {done}: learners have fewer than "
+                         f"{config.growth_min_tests} weekly tests")
+    upto = slice(0, done + 1)
+    weeks = np.arange(done + 1)
+    arrays = (result.theta[:, upto], result.se[:, upto], result.prior_mean[:, upto],
+              result.prior_sd[:, upto])
+    return {t: growth_prior_from_tests(weeks, *(x[track == t] for x in arrays),
+                                       default=default_growth_prior(config),
+                                       min_learners=config.growth_min_learners)
+            for t in (1, 2, 3)}
+
+
+def move_up_flag_accuracy(
+    result: WeeklyResult,
+    cuts: CutScores,
+    config: ProgrammeConfig,
+    *,
+    within_weeks: int = 2,
+    early_weeks: int = 0,
+) -> dict[str, float]:
+    """How well the "ready to move up" flag follows the truth in a weekly simulation.
+
+    Each simulee starts in the course level of their placement estimate; when the flag
+    fires, the teacher moves them up a level.  A *crossing* is the first week (after
+    placement) the true θ is at or above a cut over the placement level, dated by the
+    truth alone, so a flag that fires early or late does not change which crossings
+    count; crossings whose window runs past the last week are left out.  It is *caught*
+    when the move past that cut happens that week or up to ``within_weeks`` after (or up
+    to ``early_weeks`` before).  A *false alarm* is a flag fired while the true θ is below
+    the cut it moves past.  Returns counts, the share caught and false alarms per
+    simulee-week (weeks after placement).
+    """
+    n_sim, n_weeks = result.theta.shape
+    top = len(cuts.cuts)
+    crossings = caught = false_alarms = 0
+    for p in range(n_sim):
+        start = level = int(cuts.level_index(result.theta[p, 0]))
+        moved_at: dict[int, int] = {}  # cut index → week the flag moved them past it
+        for w in range(1, n_weeks):
+            if level >= top:
+                break
+            history = [(k, result.theta[p, k], result.se[p, k]) for k in range(1, w + 1)]
+            flags = participant_flags(history, cuts, config, course_level=level,
+                                      current_week=w, days_since_last_test=0)
+            if flags.ready_to_move_up:
+                false_alarms += bool(result.true_theta[p, w] < cuts.cuts[level])
+                moved_at[level] = w
+                level += 1
+        for k in range(start, top):
+            above = np.flatnonzero(result.true_theta[p, 1:] >= cuts.cuts[k])
+            if above.size == 0 or above[0] + 1 + within_weeks > n_weeks - 1:
+                continue
+            crossed = int(above[0]) + 1
+            crossings += 1
+            caught += k in moved_at and (
+                crossed - early_weeks <= moved_at[k] <= crossed + within_weeks)
+    weeks = n_sim * (n_weeks - 1)
+    return {
+        "crossings": crossings,
+        "caught_within": caught,
+        "share_caught": caught / crossings if crossings else float("nan"),
+        "false_alarms": false_alarms,
+        "false_alarm_rate": false_alarms / weeks,
+        "simulee_weeks": weeks,
+    }
+
+
+def progress_prior(
+    thetas: np.ndarray,
+    *,
+    last_se: float,
+    config: ProgrammeConfig,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-person priors of a weekly progress test, as the service would form them.
+
+    Last week's estimate is drawn as the true θ less one week's expected growth plus a
+    normal error with SD ``last_se``; the prior is the level of :func:`weekly_trend` of
+    it one week on (growth: the config's default growth prior), so the simulated test
+    starts where a participant's real second weekly test would.
+
+    Parameters
+    ----------
+    thetas : np.ndarray
+        (N,) true abilities this week, logits.
+    last_se : float
+        SE of last week's estimate, logits (e.g. the progress design's SE target).
+    config : ProgrammeConfig
+        The programme's growth settings (``expected_growth``, ``growth_between_sd``,
+        ``level_drift_sd``, ``growth_drift_sd``).
+    seed : int
+        Seed of last week's errors.
+
+    Returns
+    -------
+    tuple[np.ndarray, np.ndarray]
+        (N,) prior means and (N,) prior SDs, logits.
+    """
+    true = np.asarray(thetas, dtype=float).ravel()
+    noise = np.random.default_rng(seed).normal(0.0, last_se, true.size)
+    last = true - config.expected_growth + noise
+    prior = default_growth_prior(config)
+    trend = start_trend(last, np.full(true.size, last_se), prior.mean, prior.sd)
+    mean, sd = weekly_trend(trend, 1, config).prior()
+    return np.asarray(mean, dtype=float), np.asarray(sd, dtype=float)

@@ -1,0 +1,188 @@
+"""The database tables (SQLAlchemy 2), the same on SQLite and PostgreSQL.
+
+No name is stored anywhere: a participant is a pseudonym chosen by the programme, with
+intake data for the track rule.  Access codes and passwords are stored only as hashes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    """Now, in UTC (timezone-aware)."""
+    return dt.datetime.now(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of all tables."""
+
+
+class Organisation(Base):
+    """A municipality or adult education centre running an introduction programme."""
+
+    __tablename__ = "organisation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Teacher(Base):
+    """A teacher (or an admin, who sees every cohort of the organisation)."""
+
+    __tablename__ = "teacher"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Cohort(Base):
+    """One intake: participants who arrived together, with their teacher and track."""
+
+    __tablename__ = "cohort"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id"))
+    name: Mapped[str] = mapped_column(String(120))
+    intake_date: Mapped[dt.date] = mapped_column(Date)
+    track: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    participants: Mapped[list[Participant]] = relationship(back_populates="cohort")
+
+
+class Participant(Base):
+    """A participant, pseudonymous: no name is asked for or stored."""
+
+    __tablename__ = "participant"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(40), unique=True)
+    code_lookup: Mapped[str] = mapped_column(String(8), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    language: Mapped[str] = mapped_column(String(8))  # first language (L1), ISO code
+    gender: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    birth_year: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    years_schooling: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    literate_l1: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    higher_education: Mapped[bool] = mapped_column(Boolean, default=False)
+    track: Mapped[int] = mapped_column(Integer)
+    track_suggested: Mapped[int] = mapped_column(Integer)
+    track_override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    intake_date: Mapped[dt.date] = mapped_column(Date)
+    # the level of the class the participant is in: set by the placement test, raised
+    # when the teacher moves them up; "ready to move up" looks at the cut above it
+    course_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    cohort: Mapped[Cohort] = relationship(back_populates="participants")
+
+
+class ParamVersion(Base):
+    """A published set of item parameters of a bank (files hold the numbers)."""
+
+    __tablename__ = "param_version"
+    __table_args__ = (UniqueConstraint("language", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    language: Mapped[str] = mapped_column(String(8))
+    version: Mapped[str] = mapped_column(String(40))
+    source: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    is_current: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TestRun(Base):
+    """One test: a placement test on arrival or a weekly progress test."""
+
+    __tablename__ = "test_session"
+    __test__ = False  # not a pytest test class, despite the name
+    __table_args__ = (UniqueConstraint("participant_id", "kind", "week"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "placement" | "progress"
+    week: Mapped[int] = mapped_column(Integer)  # weeks since intake; placement: 0
+    params_version: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(Text)  # CATSession.to_json(), saved with each answer
+    n_answered: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+
+
+class Response(Base):
+    """One answer, stored before the next item is shown; never two for one position."""
+
+    __tablename__ = "response"
+    __table_args__ = (UniqueConstraint("session_id", "position"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # 1, 2, ... within the test
+    item_id: Mapped[str] = mapped_column(String(40))
+    params_version: Mapped[str] = mapped_column(String(40))
+    answer: Mapped[str] = mapped_column(String(80))  # what was chosen, e.g. "B" or "CABD"
+    score: Mapped[int] = mapped_column(Integer)
+    time_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Estimate(Base):
+    """The result of a finished test: θ̂, SE, CEFR level and the probability of each."""
+
+    __tablename__ = "estimate"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), unique=True)
+    theta: Mapped[float] = mapped_column(Float)
+    se: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(8))
+    level_probabilities: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # the prior the test started from (logits), and the learner's trend after it
+    # (lang_assess/programme/growth.py): growth in logits a week, its SD, the level-growth
+    # covariance; empty on rows from before migration 0004
+    prior_mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    prior_sd: Mapped[float | None] = mapped_column(Float, nullable=True)
+    growth: Mapped[float | None] = mapped_column(Float, nullable=True)
+    growth_se: Mapped[float | None] = mapped_column(Float, nullable=True)
+    growth_cov: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class Note(Base):
+    """A teacher's note on a participant (free text; the page asks for no names or
+    health details)."""
+
+    __tablename__ = "note"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id"), index=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditLog(Base):
+    """Who changed what, and why."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(60))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -1,0 +1,303 @@
+"""The participant's test: an ipywidgets application served by Voila (dashboards/participant.ipynb).
+
+Screens: language → access code → instructions and a practice question → the adaptive
+test, one item at a time → end.  Everything the page holds is what is shown: item text,
+pictures and sounds (inline), option labels.  Keys, parameters and other participants'
+data stay in the kernel, behind :class:`~lang_assess.programme.service.Service`; every answer is
+committed by the service before the next item appears, so a reload, a killed kernel or a
+restarted server brings the participant back to the same item after the code.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+
+import ipywidgets as widgets
+
+from lang_assess.errors import LangAssessError
+from lang_assess.programme.service import (
+    AccessDenied,
+    ItemView,
+    OptionView,
+    ParticipantContext,
+    RateLimited,
+    Service,
+)
+from lang_assess.ui.messages import LANGUAGES, catalogue
+
+STYLE = """
+<style>
+.la-app { max-width: 760px; margin: 0 auto; padding: 8px; box-sizing: border-box;
+          font-size: 20px; color: #1a1a1a; background: #ffffff; }
+.la-app * { box-sizing: border-box; }
+.la-rtl { direction: rtl; }
+.la-app .widget-button, .la-app button { min-height: 56px; font-size: 20px;
+          white-space: normal; height: auto; }
+.la-app .widget-text input { font-size: 28px; min-height: 56px; letter-spacing: 0.12em;
+          text-transform: uppercase; }
+.la-app :focus-visible { outline: 4px solid #0b57d0 !important; outline-offset: 2px; }
+.la-nb { direction: ltr; unicode-bidi: isolate; text-align: left; }
+.la-stem { font-size: 24px; font-weight: 600; margin: 8px 0; }
+.la-passage { border-left: 4px solid #555; padding: 8px 12px; white-space: pre-line;
+          background: #f4f4f4; }
+.la-bar { height: 12px; background: #e3e3e3; border-radius: 6px; overflow: hidden; }
+.la-bar > div { height: 100%; background: #0b57d0; }
+.la-choice.mod-info, .la-choice.mod-info:focus { background: #0b57d0; color: #ffffff; }
+.la-app img { max-width: 100%; height: auto; }
+.la-message { color: #8a1c1c; font-weight: 600; min-height: 1.5em; }
+</style>
+"""
+
+PRACTICE = {"stem": "Trykk på sola.", "right": "sol", "options": ("hus", "sol", "bil")}
+
+
+@cache
+def _data_url(path: str) -> str:
+    """A file as a data: URL (pictures and sounds travel inline; no file server)."""
+    p = Path(path)
+    mime = {".svg": "image/svg+xml", ".ogg": "audio/ogg", ".png": "image/png"}[p.suffix]
+    return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
+
+
+class ParticipantTestApp:
+    """The whole participant page; ``root`` is the widget to display."""
+
+    def __init__(self, service: Service, media_root: Path) -> None:
+        self.service = service
+        self.media_root = Path(media_root)
+        self.language = "nb"
+        self.who: ParticipantContext | None = None
+        self.view: ItemView | None = None
+        self.choice: list[str] = []
+        self.root = widgets.VBox()
+        self.root.add_class("la-app")
+        self.show_languages()
+
+    # ---- helpers -------------------------------------------------------------------
+    def t(self, key: str, **values: object) -> str:
+        """A participant message in the chosen language."""
+        return catalogue(self.language).text(key, **values)
+
+    def _html(self, text: str, cls: str = "", lang: str | None = None) -> widgets.HTML:
+        lang = lang or self.language
+        direction = LANGUAGES[lang].direction if lang in LANGUAGES else "ltr"
+        body = f'<div class="{cls}" lang="{lang}" dir="{direction}">{html.escape(text)}</div>'
+        return widgets.HTML(body)
+
+    def _button(self, label: str, on_click: Callable[[], None], *, primary: bool = False,
+                name: str = "") -> widgets.Button:
+        b = widgets.Button(description=label, tooltip=name or label,
+                           layout=widgets.Layout(width="100%"))
+        b.button_style = "primary" if primary else ""
+        b.on_click(lambda _b: on_click())
+        return b
+
+    def _show(self, *children: widgets.Widget) -> None:
+        rtl = LANGUAGES[self.language].direction == "rtl"
+        if rtl:
+            self.root.add_class("la-rtl")
+        else:
+            self.root.remove_class("la-rtl")
+        self.root.children = (widgets.HTML(STYLE), *children)
+
+    def _media(self, rel: str) -> str:
+        return _data_url(str(self.media_root / rel))
+
+    # ---- screens ---------------------------------------------------------------------
+    def show_languages(self) -> None:
+        """Language choice: each language named in itself."""
+        buttons = []
+        for code, lang in LANGUAGES.items():
+            b = self._button(lang.endonym, lambda c=code: self.choose_language(c))
+            b.add_class(f"la-lang-{code}")
+            buttons.append(b)
+        title = " · ".join(catalogue(c).text("language.choose") for c in ("nb", "en", "ar"))
+        self._show(widgets.HTML(f"<h1 lang='mul'>{html.escape(title)}</h1>"), *buttons)
+
+    def choose_language(self, code: str) -> None:
+        """Switch the page to ``code`` and ask for the access code."""
+        self.language = code
+        self.show_login()
+
+    def show_login(self, message: str = "") -> None:
+        """The access-code screen."""
+        # the description is rendered as a <label for=...>: the input's accessible name
+        self.code_box = widgets.Text(placeholder="ABCD-EFGH",
+                                     description=self.t("login.code_label"),
+                                     style={"description_width": "initial"},
+                                     continuous_update=False,
+                                     layout=widgets.Layout(width="100%"))
+        self.code_box.add_class("la-code")
+        # the value arrives on Enter (or when focus leaves): Enter logs in
+        self.code_box.observe(lambda _change: self.login(), names="value")
+        self.message = self._html(message, "la-message")
+        self._show(widgets.HTML(f"<h1>{html.escape(self.t('login.title'))}</h1>"),
+                   self._html(self.t("login.code_help")), self.code_box,
+                   self._button(self.t("login.start"), self.login, primary=True),
+                   self.message)
+
+    def login(self) -> None:
+        """Check the code; rate limiting gives a friendly wait message."""
+        if self.who is not None or not self.code_box.value.strip():
+            return  # already in (Enter and Start both fired), or nothing typed yet
+        try:
+            self.who = self.service.login_participant(self.code_box.value)
+        except RateLimited as exc:
+            self.show_login(self.t("login.rate_limited", minutes=exc.minutes))
+            return
+        except AccessDenied:
+            self.show_login(self.t("login.wrong_code"))
+            return
+        view = self.service.start_or_resume(self.who)
+        if view is None:
+            self._show(self._html(self.t("error.no_test")))
+        elif view.position > 1:
+            self.view = view
+            self.show_item(note=self.t("resume.welcome_back"))
+        else:
+            self.view = view
+            self.show_intro()
+
+    def show_intro(self) -> None:
+        """Instructions in the participant's language, then a practice question."""
+        kind = self.view.kind if self.view else "placement"
+        texts = [self.t(f"intro.{kind}"), self.t("intro.no_time_limit"),
+                 self.t("intro.dont_know")]
+        options = []
+        for word in PRACTICE["options"]:
+            img = self._media(f"media/img/{word}.svg")
+            pic = widgets.HTML(f'<img src="{img}" alt="{word}" width="120" height="120">')
+            b = self._button(str(len(options) + 1), lambda w=word: self.practice(w), name=word)
+            options.append(widgets.VBox([pic, b], layout=widgets.Layout(width="30%")))
+        self._show(*(self._html(t) for t in texts),
+                   self._html(self.t("practice.title"), "la-stem"),
+                   self._html(self.t("practice.note")),
+                   self._html(PRACTICE["stem"], "la-nb la-stem", lang="nb"),
+                   widgets.HBox(options, layout=widgets.Layout(justify_content="space-around")))
+
+    def practice(self, word: str) -> None:
+        """The practice answer counts for nothing; then the real test starts."""
+        self._show(self._html(self.t("practice.done"), "la-stem"),
+                   self._button(self.t("item.next"), self.show_item, primary=True))
+
+    def show_item(self, note: str = "") -> None:
+        """The item on screen: instruction, stem, passage, picture, sounds, options."""
+        v = self.view
+        if v is None:
+            return
+        self.choice = []
+        parts: list[widgets.Widget] = []
+        if note:
+            parts.append(self._html(note))
+        bar = min(100, 4 * v.position)  # grows with each item; promises no length
+        label = html.escape(self.t("item.progress", n=v.position))
+        parts.append(widgets.HTML(
+            f'<div class="la-progress" data-position="{v.position}"><div>{label}</div>'
+            f'<div class="la-bar" aria-hidden="true"><div style="width:{bar}%"></div></div>'
+            f"</div>"))
+        key = "instruction.listening" if v.skill == "listening" else f"instruction.{v.type}"
+        parts.append(self._html(self.t(key)))
+        for rel, label in ((v.transcript_audio, "item.listen"), (v.stem_audio, "item.listen")):
+            if rel:
+                parts.append(widgets.HTML(
+                    f'<audio controls preload="auto" src="{self._media(rel)}" '
+                    f'aria-label="{html.escape(self.t(label))}"></audio>'))
+        if v.image:
+            parts.append(widgets.HTML(f'<img src="{self._media(v.image)}" '
+                                      f'alt="{html.escape(v.image_alt or "")}" width="200">'))
+        if v.passage:
+            parts.append(self._html(v.passage, "la-nb la-passage", lang="nb"))
+        parts.append(self._html(v.stem.replace("___", "……"), "la-nb la-stem", lang="nb"))
+        self.option_buttons = [self._option(o) for o in v.options]
+        self.order_line = self._html("", "la-nb", lang="nb")
+        parts.append(widgets.VBox([w for w, _ in self.option_buttons]))
+        if v.type == "ordering":
+            parts += [self.order_line,
+                      self._button("↺", self._reset_order, name=self.t("item.play_again"))]
+        self.next_button = self._button(self.t("item.next"), self.submit, primary=True)
+        self.message = self._html("", "la-message")
+        parts += [self.next_button, self.message]
+        self._show(*parts)
+
+    def _option(self, o: OptionView) -> tuple[widgets.Widget, widgets.Button]:
+        label = o.text if o.text is not None else o.id
+        b = self._button(label, lambda oid=o.id: self.pick(oid), name=(o.image and o.alt) or label)
+        b.add_class("la-choice")
+        b.add_class("la-nb")
+        extras: list[widgets.Widget] = []
+        if o.image:
+            extras.append(widgets.HTML(f'<img src="{self._media(o.image)}" '
+                                       f'alt="{html.escape(o.alt or "")}" width="140">'))
+        if o.audio:
+            extras.append(widgets.HTML(f'<audio controls src="{self._media(o.audio)}" '
+                                       f'aria-label="{html.escape(self.t("item.listen"))} '
+                                       f'{o.id}"></audio>'))
+        return (widgets.VBox([*extras, b]) if extras else b), b
+
+    def pick(self, option_id: str) -> None:
+        """Choose an option (ordering: add the next part)."""
+        v = self.view
+        if v is None:
+            return
+        if v.type == "ordering":
+            if option_id not in self.choice:
+                self.choice.append(option_id)
+            texts = {o.id: o.text or o.id for o in v.options}
+            self.order_line.value = (
+                f'<div class="la-nb" lang="nb" dir="ltr">'
+                f'{html.escape(" → ".join(texts[c] for c in self.choice))}</div>')
+        else:
+            self.choice = [option_id]
+        for (_, b), o in zip(self.option_buttons, v.options, strict=True):
+            b.button_style = "info" if o.id in self.choice else ""
+
+    def _reset_order(self) -> None:
+        self.choice = []
+        self.order_line.value = ""
+        for _, b in self.option_buttons:
+            b.button_style = ""
+
+    def submit(self) -> None:
+        """Send the answer; the service stores it before returning the next item."""
+        v = self.view
+        if v is None or self.who is None:
+            return
+        complete = len(self.choice) == len(v.options) if v.type == "ordering" else self.choice
+        if not complete:
+            self.message.value = self._html(self.t("item.choose_answer_first"),
+                                            "la-message").value
+            return
+        self.next_button.disabled = True
+        try:
+            self.view = self.service.answer(self.who, v.session_id, v.item_id,
+                                            "".join(self.choice))
+        except LangAssessError:
+            self.message.value = self._html(self.t("error.saving"), "la-message").value
+            self.next_button.disabled = False
+            return
+        if self.view is None:
+            self.show_end(v.session_id)
+        else:
+            self.show_item()
+
+    def show_end(self, session_id: int) -> None:
+        """Thanks and encouragement (the level only where the programme shows it)."""
+        parts = [widgets.HTML(f"<h1 class='la-end'>{html.escape(self.t('end.title'))}</h1>"),
+                 self._html(self.t("end.encouragement"))]
+        result = self.service.result(self.who, session_id) if self.who else {}
+        if "level" in result:
+            parts.append(self._html(self.t("end.level", level=result["level"]), "la-stem"))
+        self._show(*parts)
+
+
+def make_app() -> ParticipantTestApp:
+    """The app on the configured database and bank (what dashboards/participant.ipynb
+    shows)."""
+    from lang_assess.programme.service import open_service
+
+    service = open_service()
+    return ParticipantTestApp(service, service.bank.root)

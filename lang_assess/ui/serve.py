@@ -1,0 +1,34 @@
+"""Serving the pages with Voila: one server per audience, nothing but the page exposed.
+
+The participant page runs in its own Voila server in single-notebook mode, so there is no
+file browser, no other notebook and no code: sources stripped, tracebacks off.  Idle
+kernels are culled and a pool of preheated kernels lets a class start together.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# the page notebooks, in the folder `lang-assess serve --pages` names (default dashboards/)
+PARTICIPANT_PAGE = "participant.ipynb"
+TEACHER_PAGE = "teacher.ipynb"
+
+
+def voila_command(notebook: Path, port: int, *, pool_size: int = 30,
+                  cull_idle_seconds: int = 900) -> list[str]:
+    """The Voila command line for one page on 127.0.0.1:``port``.
+
+    ``pool_size`` preheated kernels (default 30: a class starts together; each holds the
+    bank, about 200 MB) absorb the import and bank loading before participants arrive.
+    """
+    return [
+        sys.executable, "-m", "voila", str(notebook),
+        f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
+        "--show_tracebacks=False", "--strip_sources=True",
+        "--preheat_kernel=True", f"--pool_size={pool_size}",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
+        "--MappingKernelManager.cull_interval=60",
+        "--MappingKernelManager.cull_connected=False",
+        "--VoilaConfiguration.file_allowlist=[]",
+    ]

@@ -1,0 +1,75 @@
+"""`lang-assess calibrate`: wide responses CSV in, PARAMS.csv out."""
+
+import numpy as np
+import pandas as pd
+
+from lang_assess.bank.params_csv import read_params_csv, write_params_csv
+from lang_assess.cli import main
+from lang_assess.engine.irt.params import ItemParameters
+
+
+def simulated(tmp_path, n=2000, items=12, seed=5, missing=0.3):
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0.8, 2.0, items), rng.normal(0, 1, items)
+    theta = rng.normal(0, 1, n)
+    x = (rng.random((n, items)) < 1 / (1 + np.exp(-a * (theta[:, None] - b)))).astype(float)
+    x[rng.random(x.shape) < missing] = np.nan  # blank = not administered
+    ids = [f"it{k:02d}" for k in range(items)]
+    frame = pd.DataFrame(x, columns=ids).astype("Int64")
+    frame.insert(0, "person", [f"p{k}" for k in range(n)])
+    path = tmp_path / "responses.csv"
+    frame.to_csv(path, index=False)
+    return path, ItemParameters.dichotomous(ids, a, b)
+
+
+def test_2pl_and_1pl_files_read_back_near_the_truth(tmp_path, capsys):
+    path, truth = simulated(tmp_path)
+    out = tmp_path / "params.csv"
+    assert main(["calibrate", str(path), "--model", "2pl", "--out", str(out), "--quiet"]) == 0
+    est = read_params_csv(out)
+    assert list(est.ids) == list(truth.ids)
+    assert np.corrcoef(est.b, truth.b)[0, 1] > 0.98
+    assert np.abs(est.b - truth.b).max() < 0.3 and np.corrcoef(est.a, truth.a)[0, 1] > 0.9
+    table = pd.read_csv(out)
+    assert {"item", "a", "b", "c", "se_a", "se_b", "n"} <= set(table.columns)
+    assert (table["n"] < 2000).all() and (table["se_b"] > 0).all()
+    assert "converged" in capsys.readouterr().out
+    assert main(["calibrate", str(path), "--model", "1pl", "--out", str(out), "--quiet"]) == 0
+    assert np.all(read_params_csv(out).a == 1.0)
+
+
+def test_fixed_anchors_keep_their_values_and_set_the_scale(tmp_path):
+    path, truth = simulated(tmp_path, seed=8)
+    anchors = tmp_path / "anchors.csv"
+    write_params_csv(anchors, truth.subset(np.arange(6)))
+    out = tmp_path / "params.csv"
+    assert main(["calibrate", str(path), "--model", "2pl", "--fixed", str(anchors),
+                 "--out", str(out), "--quiet"]) == 0
+    est = read_params_csv(out)
+    assert np.allclose(est.b[:6], truth.b[:6], atol=1e-4)
+    assert np.abs(est.b[6:] - truth.b[6:]).mean() < 0.15
+
+
+def test_a_malformed_file_names_the_file_the_row_and_the_item(tmp_path, capsys):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("person,q1,q2\np1,1,0\np2,2,1\np3,x,\n")
+    assert main(["calibrate", str(bad), "--model", "2pl", "--out",
+                 str(tmp_path / "o.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "bad.csv" in err and "q1" in err and ("p2" in err or "row" in err)
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_the_pyirt_backend_through_the_command(tmp_path, capsys):
+    path, truth = simulated(tmp_path, n=1500, items=10, seed=2, missing=0.0)
+    out = tmp_path / "params.csv"
+    assert main(["calibrate", str(path), "--model", "2pl", "--backend", "pyirt",
+                 "--seed", "3", "--out", str(out), "--quiet"]) == 0
+    est = read_params_csv(out)
+    assert np.abs(est.b - truth.b).max() < 0.3
+    assert "pyirt 2pl" in capsys.readouterr().out
+    anchors = tmp_path / "anchors.csv"
+    write_params_csv(anchors, truth.subset(np.arange(3)))
+    assert main(["calibrate", str(path), "--backend", "pyirt", "--fixed", str(anchors),
+                 "--out", str(out), "--quiet"]) == 2
+    assert "no anchors" in capsys.readouterr().err

@@ -1,0 +1,59 @@
+"""The shipped bank with v0 parameters: placement accuracy at each CEFR level, and the
+weekly programme never repeats an item within four weeks."""
+
+
+import numpy as np
+import pytest
+from support import REPO
+
+from lang_assess.bank.loader import load_bank
+from lang_assess.engine.simulate import simulate
+from lang_assess.programme.rules import load_config
+from lang_assess.programme.simulation import simulate_weekly
+
+pytestmark = pytest.mark.slow
+
+BANK = REPO / "item_bank" / "nb"
+LEVELS = ("preA1", "A1", "A2", "B1", "B2")  # the levels the bank is written for
+
+
+@pytest.fixture(scope="module")
+def bank():
+    return load_bank(BANK)
+
+
+@pytest.fixture(scope="module")
+def placement(bank):
+    thetas = np.random.default_rng(31).normal(0.0, 1.0, 20_000)
+    return simulate(bank.params, bank.design("placement"), thetas, seed=32, cuts=bank.cuts)
+
+
+def test_placement_meets_the_engine_bar_overall(placement):
+    s = placement.summary()
+    assert abs(s["bias"]) <= 0.05
+    assert s["rmse"] <= 0.32
+    assert s["mean_length"] <= 1.15 * s["mean_oracle_length"]
+
+
+@pytest.mark.parametrize("level", LEVELS)
+def test_placement_meets_the_engine_bar_at_each_level(placement, level):
+    figures = placement.by_level()[level]
+    assert figures["n"] >= 300
+    assert abs(figures["bias"]) <= 0.05, figures
+    assert figures["rmse"] <= 0.32, figures
+    assert figures["mean_length"] <= 1.15 * figures["mean_oracle_length"], figures
+
+
+def test_weekly_tests_never_repeat_an_item_within_four_weeks(bank):
+    rng = np.random.default_rng(41)
+    n, weeks = 300, 20
+    start = rng.normal(-0.5, 1.0, n)
+    growth = rng.uniform(0.0, 0.08, n)  # logits a week
+    truth = start[:, None] + growth[:, None] * np.arange(weeks)
+    result = simulate_weekly(bank.params, bank.design("placement"), bank.design("progress"),
+                             truth, seed=42, config=load_config())
+    assert result.items.shape[:2] == (n, weeks)
+    assert np.all(result.length[:, 1:] >= 5)  # the bank never ran dry
+    assert result.shortest_repeat_gap() > 4
+    final_error = result.theta[:, -1] - truth[:, -1]
+    assert np.sqrt(np.mean(final_error**2)) < 0.45

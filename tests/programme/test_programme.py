@@ -1,0 +1,156 @@
+"""Programme rules: tracks, weekly priors, flags; and the simulated 20-week programme."""
+
+import numpy as np
+import pytest
+
+from lang_assess.engine.levels import CutScores
+from lang_assess.programme.growth import start_trend
+from lang_assess.programme.rules import (
+    ProgrammeConfig,
+    participant_flags,
+    prob_above_next_cut,
+    suggest_track,
+    weekly_trend,
+)
+from lang_assess.programme.simulation import (
+    move_up_flag_accuracy,
+    programme_cohort,
+    simulate_programme,
+    track_growth_priors,
+)
+
+CUTS = CutScores((-2.0, -1.0, 0.0, 1.0, 2.0))
+CFG = ProgrammeConfig()
+
+
+@pytest.mark.parametrize(
+    ("years", "literate", "higher", "track"),
+    [(0, None, False, 1), (8, False, False, 1), (4, None, False, 1), (4, True, False, 2),
+     (9, None, False, 2), (None, None, False, 2), (13, True, False, 3), (10, True, True, 3)],
+)
+def test_track_rule(years, literate, higher, track):
+    assert suggest_track(years, literate, higher, CFG) == track
+
+
+def test_weekly_prior_moves_by_the_learners_growth_and_widens():
+    trend = start_trend(0.4, 0.3, 0.08, 0.04)
+    mean, sd = weekly_trend(trend, 2, CFG).prior()
+    assert mean == pytest.approx(0.4 + 2 * 0.08)
+    # level + 2 weeks of growth uncertainty + 2 weeks of level drift + the growth drift
+    # of the first week carried into the second
+    assert sd == pytest.approx(np.sqrt(0.09 + 4 * 0.04**2 + 2 * CFG.level_drift_sd**2
+                                       + CFG.growth_drift_sd**2))
+    # a test in the same week as the last one still starts a week on (never narrower)
+    assert weekly_trend(trend, 0, CFG).prior()[1] == pytest.approx(
+        weekly_trend(trend, 1, CFG).prior()[1])
+
+
+def test_ready_needs_two_consecutive_confident_weeks_above_the_course_level():
+    a2 = CUTS.labels.index("A2")  # the cut above A2 is 0.0
+    sure = 0.0 + 1.0 * 0.3  # P(θ > 0) ≈ 0.84 at SE 0.3
+    assert prob_above_next_cut(sure, 0.3, CUTS, a2) > 0.8
+
+    def flags(history, level=a2):
+        return participant_flags(history, CUTS, CFG, course_level=level, current_week=9,
+                                 days_since_last_test=2)
+
+    assert flags([(7, sure, 0.3), (8, sure, 0.3)]).ready_to_move_up
+    assert not flags([(6, sure, 0.3), (8, sure, 0.3)]).ready_to_move_up  # a week missing
+    assert not flags([(7, -0.2, 0.3), (8, sure, 0.3)]).ready_to_move_up
+    assert not flags([(7, sure, 0.3), (8, sure, 0.3)], level=a2 + 1).ready_to_move_up
+
+
+def test_stalled_and_missed():
+    flat = [(w, -0.5 - 0.01 * w, 0.3) for w in range(1, 6)]
+    growing = [(w, -1.5 + 0.3 * w, 0.3) for w in range(1, 6)]
+    f = participant_flags(flat, CUTS, CFG, course_level=2, current_week=5,
+                          days_since_last_test=1)
+    assert f.stalled and not f.missed
+    g = participant_flags(growing, CUTS, CFG, course_level=1, current_week=5,
+                          days_since_last_test=12)
+    assert not g.stalled and g.missed
+
+
+def run_intake(nb_bank, seed, priors=None):
+    return simulate_programme(nb_bank.params, nb_bank.design("placement"),
+                              nb_bank.design("progress"), seed=seed, config=CFG,
+                              priors=priors)
+
+
+@pytest.fixture(scope="module")
+def first_intake(nb_bank):
+    """400 simulees over 20 weeks on the config's default growth prior: the programme
+    before it has data of its own."""
+    return run_intake(nb_bank, 41)
+
+
+@pytest.fixture(scope="module")
+def growth_priors(first_intake):
+    """Each track's growth prior, estimated from the first intake after 6 weekly tests
+    (when the service would first use them) and after 19."""
+    track, result = first_intake
+    return {week: track_growth_priors(track, result, CFG, week=week) for week in (6, 19)}
+
+
+@pytest.fixture(scope="module")
+def programme(nb_bank, growth_priors):
+    """The next 400 simulees, 20 weeks, with the growth priors learnt from the first
+    intake's first six weeks (the next intake arrives while they are that far)."""
+    return run_intake(nb_bank, 43, growth_priors[6])[1]
+
+
+def test_growth_priors_from_the_first_intake_tell_the_tracks_apart(first_intake,
+                                                                    growth_priors):
+    track = first_intake[0]
+    _, true_growth, _ = programme_cohort(41)
+    for week, tolerance in ((6, 0.01), (19, 0.01)):
+        priors = growth_priors[week]
+        assert priors[1].mean < priors[2].mean < priors[3].mean
+        for t in (1, 2, 3):
+            assert priors[t].n > 100
+            assert priors[t].mean == pytest.approx(true_growth[track == t].mean(),
+                                                   abs=tolerance)
+    # 19 weeks of data: the spread of growth within a track is found too
+    for t in (1, 2, 3):
+        assert growth_priors[19][t].sd == pytest.approx(true_growth[track == t].std(),
+                                                        abs=0.005)
+
+
+def test_growth_priors_from_data_make_weekly_estimates_more_accurate(programme, nb_bank):
+    """Same learners, same seeds: the default prior (one growth for all) lags fast
+    learners; the tracks' priors from data cut the bias and raise CEFR accuracy."""
+    default = run_intake(nb_bank, 43)[1]
+    cuts = nb_bank.cuts
+
+    def accuracy(r):
+        return np.mean(cuts.level_index(r.theta[:, 1:]) == cuts.level_index(r.true_theta[:, 1:]))
+
+    def bias(r):
+        return abs(np.mean(r.theta[:, 1:] - r.true_theta[:, 1:]))
+
+    assert bias(programme) < bias(default)
+    assert accuracy(programme) > accuracy(default)
+    assert (move_up_flag_accuracy(programme, cuts, CFG)["share_caught"]
+            > move_up_flag_accuracy(default, cuts, CFG)["share_caught"])
+
+
+def test_progress_tests_match_placement_accuracy_with_far_fewer_items(programme, nb_bank):
+    cuts = nb_bank.cuts
+    hit = cuts.level_index(programme.theta) == cuts.level_index(programme.true_theta)
+    placement_acc, progress_acc = hit[:, 0].mean(), hit[:, 1:].mean()
+    assert progress_acc >= placement_acc - 0.01
+    assert programme.length[:, 1:].mean() <= 0.6 * programme.length[:, 0].mean()
+
+
+def test_move_up_flag_rarely_fires_falsely_and_catches_growth(programme, nb_bank):
+    """The issue's bar (≥ 80 % caught within two weeks of the true crossing) is not met:
+    see docs/programme/programme.md for why (no weekly test is precise enough) and for the
+    figures; what is asserted here is what the rule does achieve, so a regression
+    fails."""
+    cuts = nb_bank.cuts
+    two = move_up_flag_accuracy(programme, cuts, CFG, within_weeks=2)
+    assert two["crossings"] > 300
+    assert two["false_alarm_rate"] <= 0.05
+    assert two["share_caught"] >= 0.15
+    eight = move_up_flag_accuracy(programme, cuts, CFG, within_weeks=8)
+    assert eight["share_caught"] >= 0.85

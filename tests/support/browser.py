@@ -1,0 +1,114 @@
+"""Real headless Chromium (Debian's /usr/bin/chromium) and a real Voila server for tests."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+
+from lang_assess.ui.serve import PARTICIPANT_PAGE, voila_command
+from support import REPO
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PAGES = REPO / "dashboards"
+ARTIFACTS = REPO / "artifacts"
+AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
+
+
+@contextlib.contextmanager
+def chromium(*extra_flags: str) -> Iterator:
+    """Debian's headless Chromium driven by Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *extra_flags],
+                                    headless=True)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class VoilaServer:
+    """A page (default: the participant's) served by Voila on a free port, with its own
+    data folder."""
+
+    def __init__(self, data_dir: Path, port: int | None = None,
+                 notebook: Path = PAGES / PARTICIPANT_PAGE) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.notebook = notebook
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def env(self) -> dict[str, str]:
+        jupyter = self.data_dir / "jupyter"
+        # the kernel's working folder is the notebook's: every path goes absolute
+        bank = os.environ.get("LANG_ASSESS_BANK") or str(REPO / "item_bank" / "nb")
+        return {**os.environ, "LANG_ASSESS_DATA": str(self.data_dir), "LANG_ASSESS_BANK": bank,
+                "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
+                "JUPYTER_DATA_DIR": str(jupyter / "data"),
+                "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
+                "IPYTHONDIR": str(jupyter / "ipython")}
+
+    def start(self) -> VoilaServer:
+        log = (self.data_dir / f"voila-{self.port}.log").open("ab")
+        self.proc = subprocess.Popen(voila_command(self.notebook, self.port, pool_size=1),
+                                     env=self.env(), stdout=log, stderr=log,
+                                     start_new_session=True)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(self.url + "voila/static/", timeout=2)
+                return self
+            with contextlib.suppress(OSError):
+                urllib.request.urlopen(self.url, timeout=2)
+                return self
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.5)
+        log_text = (self.data_dir / f"voila-{self.port}.log").read_text()[-2000:]
+        raise RuntimeError(f"voila did not start: {log_text}")
+
+    def kernels(self) -> list[psutil.Process]:
+        """The kernel processes this server runs, oldest first."""
+        if self.proc is None:
+            return []
+        children = psutil.Process(self.proc.pid).children(recursive=True)
+        kernels = [c for c in children if "ipykernel" in " ".join(c.cmdline())]
+        return sorted(kernels, key=lambda k: k.create_time())
+
+    def page_kernels(self) -> list[psutil.Process]:
+        """Kernels serving pages: all but the newest, which waits preheated in the pool."""
+        return self.kernels()[:-1]
+
+    def kill(self) -> None:
+        """SIGKILL the server and every kernel it started."""
+        if self.proc is None:
+            return
+        for kernel in self.kernels():
+            with contextlib.suppress(psutil.NoSuchProcess):
+                kernel.kill()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=30)
+        self.proc = None
