@@ -27,12 +27,13 @@ def test_serve_prints_the_url_and_logins_and_hides_the_notebook(tmp_path):
         assert f"http://127.0.0.1:{port}/" in lines
         assert f"http://127.0.0.1:{port + 1}/" in lines
         assert "teacher: kari pw" in lines and "code: ABCD-EFGH (x)" in lines
-        deadline, page = time.monotonic() + 90, ""
+        deadline, page = time.monotonic() + 300, b""
         while time.monotonic() < deadline and not page:
             try:
-                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read()
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=60).read()
             except OSError:
                 time.sleep(0.5)
+        assert page, "the participant page did not load"
         text = page.decode()
         assert "make_app" not in text and "lang_assess" not in text  # sources stripped
         for path in ("tree", "voila/tree", "api/contents", "voila/files/test.ipynb"):
