@@ -1,0 +1,343 @@
+"""Content packages: write a bank's items as one, and read items from one (a folder or
+a ``.zip`` with ``imsmanifest.xml``, or loose item files) into a bank.
+
+Import reads every item it can and lists every problem of the rest (file, item, the
+field or QTI construct); the items it could read are written to the bank, the others
+are not, and :class:`ImportReport` says which.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from lxml import etree
+from pydantic import ValidationError
+
+from lang_assess.bank.qti.interactions import TAG, Refused
+from lang_assess.bank.qti.item_xml import read_item, write_item
+from lang_assess.bank.qti.manifest import Entry, Resource, read_manifest, write_manifest
+from lang_assess.bank.qti.markup import local, parse, q, to_bytes
+from lang_assess.bank.qti.upgrade import is_qti2, upgrade
+from lang_assess.bank.schema import Item, QtiOrigin
+from lang_assess.errors import BankError
+
+#: fields the item document carries; every other field of an item is manifest metadata
+CONTENT = frozenset({
+    "stem", "stem_audio", "passage", "transcript", "image", "options", "key", "rubric",
+    "body", "text", "targets", "max_choices", "min_choices", "shuffle", "fixed", "mapping",
+    "feedback", "qti",
+})
+DEFAULTED = ("skill", "level", "topic", "author")
+EPOCH = (2020, 1, 1, 0, 0, 0)  # zip entries carry this date: the same bank, the same bytes
+
+
+def item_document(item: Item, language: str = "nb") -> bytes:
+    """One item as a QTI 3.0 item document (UTF-8 bytes)."""
+    return to_bytes(write_item(item, language))
+
+
+def metadata(item: Item) -> dict[str, Any]:
+    """The item's fields that are not content (what the manifest carries)."""
+    return item.model_dump(mode="json", exclude=set(CONTENT), exclude_defaults=False)
+
+
+def package_files(items: Iterable[Item], bank_root: Path, language: str = "nb"
+                  ) -> dict[str, bytes]:
+    """Every file of the package, by path: the manifest, the items and their media."""
+    files: dict[str, bytes] = {}
+    entries = []
+    for item in items:
+        href = f"items/{item.id}.xml"
+        root = write_item(item, language)
+        files[href] = to_bytes(root)
+        media = sorted({rel for _, rel in item.media()})
+        for rel in media:
+            files[f"items/{rel}"] = (bank_root / rel).read_bytes()
+        interaction = next(el for el in root.iter() if isinstance(el.tag, str)
+                           and local(el) == TAG[item.type])
+        entries.append(Entry(item.id, href, [f"items/{rel}" for rel in media],
+                             metadata(item), local(interaction), item.type == "rated",
+                             bool(item.feedback), language))
+    files["imsmanifest.xml"] = to_bytes(write_manifest(entries, f"lang_assess-{language}"))
+    return files
+
+
+def export_qti(items: list[Item], bank_root: Path, out: Path, language: str = "nb") -> Path:
+    """Write a QTI 3.0 content package: a folder, or a ``.zip`` when ``out`` ends so.
+
+    Returns the manifest's path (the zip's path for a zip).
+    """
+    files = package_files(items, bank_root, language)
+    if out.suffix.lower() == ".zip":
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(files):
+                z.writestr(zipfile.ZipInfo(path, EPOCH), files[path], zipfile.ZIP_DEFLATED)
+        return out
+    for path, data in files.items():
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_bytes(data)
+    return out / "imsmanifest.xml"
+
+
+# ---- reading ----------------------------------------------------------------------------
+
+@dataclass
+class ImportReport:
+    """What an import did: the items written, and every problem of those it refused."""
+
+    imported: list[Item] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    refused: int = 0  # items read but not imported
+
+    @property
+    def partial(self) -> bool:
+        """Some items imported and some not."""
+        return bool(self.imported) and bool(self.problems)
+
+
+def _read_source(package: Path) -> tuple[dict[str, bytes], str]:
+    """The package's files by path (posix, relative) and how to name them in messages."""
+    if not package.exists():
+        raise BankError(f"{package}: no such file or folder")
+    if package.is_file() and package.suffix.lower() == ".zip":
+        try:
+            with zipfile.ZipFile(package) as z:
+                return {n: z.read(n) for n in z.namelist() if not n.endswith("/")}, \
+                    f"{package}!"
+        except zipfile.BadZipFile as exc:
+            raise BankError(f"{package}: not a zip file ({exc})") from None
+    if package.is_file():
+        return {package.name: package.read_bytes()}, f"{package.parent}/"
+    return {p.relative_to(package).as_posix(): p.read_bytes()
+            for p in sorted(package.rglob("*")) if p.is_file()}, f"{package}/"
+
+
+def _join(base: str, href: str) -> str | None:
+    """A reference relative to the file ``base``, as a package path (None if outside)."""
+    if re.match(r"^[a-z][a-z0-9+.-]*:", href, re.I) or href.startswith("/"):
+        return None
+    path = posixpath.normpath(posixpath.join(posixpath.dirname(base), href))
+    return None if path.startswith("..") else path
+
+
+@dataclass
+class _Context:
+    files: dict[str, bytes]
+    where: str
+    bank_root: Path
+    defaults: dict[str, str]
+    taken: set[str]
+    report: ImportReport
+    media: dict[str, bytes] = field(default_factory=dict)  # bank path → bytes
+
+
+def import_qti(package: Path, bank_root: Path, *, overwrite: bool = False,
+               defaults: dict[str, str] | None = None) -> ImportReport:
+    """Read the items of a QTI package (folder, ``.zip`` or loose item files; QTI 2.x is
+    upgraded first) into the bank folder ``bank_root``.
+
+    Fields the package's metadata does not give come from ``defaults`` (skill, level,
+    topic, author).  Media are copied into the bank's ``media/`` folder.  An item id
+    already in the bank is refused unless ``overwrite``.  Raises :class:`BankError` when
+    the input does not exist or is not a package at all.
+    """
+    files, where = _read_source(Path(package))
+    report = ImportReport()
+    if is_qti2(files):
+        files = upgrade(files, where)
+    ctx = _Context(files, where, Path(bank_root), dict(defaults or {}),
+                   {p.stem for p in Path(bank_root).glob("*/*.yaml")}, report)
+    manifests = sorted((p for p in files if posixpath.basename(p) == "imsmanifest.xml"),
+                       key=lambda p: (p.count("/"), p))
+    if manifests:
+        base = manifests[0]
+        try:
+            resources, trouble = read_manifest(parse(files[base], where + base))
+        except ValueError as exc:
+            raise BankError(f"{where}{base}: {exc}") from None
+        report.problems.extend(f"{where}{base}: {t}" for t in trouble)
+        for r in resources:
+            r.href = _join(base, r.href) or r.href
+    else:
+        resources = [Resource(p, p) for p in sorted(files) if p.lower().endswith(".xml")
+                     and b"qti-assessment-item" in files[p][:4000]]
+    if not resources and not report.problems:
+        raise BankError(f"{Path(package)}: no QTI items found (neither an imsmanifest.xml "
+                        "with item resources nor item files)")
+    items = [it for it in (_import_one(ctx, r) for r in resources) if it is not None]
+    ids = [it.id for it in items]
+    for it in items:
+        target = ctx.bank_root / it.skill / f"{it.id}.yaml"
+        if ids.count(it.id) > 1:
+            report.problems.append(f"{where}: item '{it.id}' comes twice in the package")
+        elif target.exists() and not overwrite:
+            report.problems.append(f"{target}: item '{it.id}' is already in the bank")
+        else:
+            report.imported.append(it)
+    report.refused = len(resources) - len(report.imported)
+    _write(ctx, report.imported)
+    return report
+
+
+def _write(ctx: _Context, items: list[Item]) -> None:
+    used = {rel for it in items for _, rel in it.media()}
+    for rel, data in ctx.media.items():
+        if rel in used:
+            (ctx.bank_root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (ctx.bank_root / rel).write_bytes(data)
+    for item in items:
+        data = item.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+        (ctx.bank_root / item.skill).mkdir(parents=True, exist_ok=True)
+        (ctx.bank_root / item.skill / f"{item.id}.yaml").write_text(
+            yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _import_one(ctx: _Context, res: Resource) -> Item | None:
+    path = res.href
+    name = f"{ctx.where}{path}"
+    if path not in ctx.files:
+        ctx.report.problems.append(f"{name}: resource '{res.identifier}': the item file "
+                                   "is not in the package")
+        return None
+    try:
+        root = parse(ctx.files[path], name)
+    except ValueError as exc:
+        ctx.report.problems.append(f"{name}: {exc}")
+        return None
+    qid = root.get("identifier", "?")
+    if root.tag != q("qti-assessment-item"):
+        ctx.report.problems.append(f"{name}: item '{qid}': root element is "
+                                   f"'{etree.QName(root).text}', not a QTI 3.0 "
+                                   "qti-assessment-item")
+        return None
+    problems: list[str] = []
+    try:
+        _media(ctx, root, path, res, problems)
+        stimuli = _stimuli(ctx, root, path, res, problems)
+        data = read_item(root, stimuli)
+    except Refused as exc:
+        ctx.report.problems.append(f"{name}: item '{qid}': {exc}")
+        return None
+    if problems:
+        ctx.report.problems.extend(f"{name}: item '{qid}': {p}" for p in problems)
+        return None
+    meta = dict(res.metadata)
+    for key in DEFAULTED:
+        if key not in meta and key in ctx.defaults:
+            meta[key] = ctx.defaults[key]
+    missing = [k for k in DEFAULTED if not meta.get(k)]
+    if missing:
+        ctx.report.problems.append(
+            f"{name}: item '{qid}': field '{missing[0]}' is missing: the package's metadata "
+            f"does not give it; pass --{missing[0]}" + (
+                f" (also missing: {', '.join(missing[1:])})" if missing[1:] else ""))
+        return None
+    fields = {k: v for k, v in data.items() if not k.startswith("_")}
+    fields.update({k: v for k, v in meta.items() if k not in CONTENT})
+    fields.setdefault("review", {"status": "draft"})
+    if "id" not in meta:
+        fields["id"] = _new_id(ctx, fields)
+    fields["qti"] = _origin(data, fields["id"])
+    try:
+        item = Item.model_validate(fields)
+    except ValidationError as exc:
+        from lang_assess.bank.loader import _pydantic_problems
+
+        ctx.report.problems.extend(_pydantic_problems(exc, f"{name}: item '{qid}'"))
+        return None
+    ctx.taken.add(item.id)
+    return item
+
+
+def _new_id(ctx: _Context, fields: dict[str, Any]) -> str:
+    """The next free id of the bank for the item's level and skill."""
+    language = ctx.defaults.get("language", "nb")
+    stem = f"{language}-{fields.get('level')}-{str(fields.get('skill', 'xxx'))[:3]}-"
+    n = 1 + max((int(t[-3:]) for t in ctx.taken if t.startswith(stem) and t[-3:].isdigit()),
+                default=0)
+    new = f"{stem}{n:03d}"
+    ctx.taken.add(new)
+    return new
+
+
+def _origin(data: dict[str, Any], bank_id: str) -> QtiOrigin | None:
+    options = {bank: qti for qti, bank in data["_ids"].items() if qti != bank}
+    gaps = {n: g for g, n in data["_gaps"].items() if g != f"G{n}"}
+    origin = QtiOrigin(
+        identifier=data["_identifier"],
+        title=data["_title"] if data["_title"] not in (None, bank_id) else None,
+        response=data["_response"], options=options, gaps=gaps,
+        attributes=data["_attrs"], feedback=data.get("_feedback", {}),
+        feedback_outcome=data.get("_feedback_outcome") or "FEEDBACK")
+    return None if origin == QtiOrigin(identifier=bank_id) else origin
+
+
+def _media(ctx: _Context, root: etree._Element, path: str, res: Resource,
+           problems: list[str]) -> None:
+    """Point the item's media at bank paths (``media/…``) and keep their bytes to copy."""
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        for attr in ("src", "poster", "data"):
+            ref = el.get(attr)
+            if not ref:
+                continue
+            if re.match(r"^(https?|ftp):", ref, re.I):
+                problems.append(f"<{local(el)}> uses media from the web ({attr}='{ref}'); "
+                                "the bank keeps its media files")
+                continue
+            target = _join(path, ref)
+            if target is None or target not in ctx.files:
+                problems.append(f"<{local(el)} {attr}='{ref}'> points to a file that is not "
+                                "in the package")
+                continue
+            if re.fullmatch(r"media/[A-Za-z0-9._/-]+", ref) and ".." not in ref:
+                bank = ref
+            else:
+                bank = f"media/qti/{_safe(res.identifier)}/{_safe(posixpath.basename(ref))}"
+            known = ctx.media.get(bank)
+            if known is not None and known != ctx.files[target]:
+                problems.append(f"<{local(el)} {attr}='{ref}'>: another file of the same "
+                                f"name is already taken as {bank}")
+                continue
+            ctx.media[bank] = ctx.files[target]
+            el.set(attr, bank)
+
+
+def _safe(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "file"
+
+
+def _stimuli(ctx: _Context, root: etree._Element, path: str, res: Resource,
+             problems: list[str]) -> list[etree._Element]:
+    out = []
+    for ref in root.iterfind(q("qti-assessment-stimulus-ref")):
+        target = _join(path, ref.get("href", ""))
+        if target is None or target not in ctx.files:
+            raise Refused(f"qti-assessment-stimulus-ref '{ref.get('href')}' points to a "
+                          "file that is not in the package")
+        try:
+            stim = parse(ctx.files[target], target)
+        except ValueError as exc:
+            raise Refused(f"stimulus {target}: {exc}") from None
+        body = stim.find(q("qti-stimulus-body"))
+        if body is None:
+            raise Refused(f"stimulus {target} has no qti-stimulus-body")
+        _media(ctx, body, target, res, problems)
+        out.append(body)
+    return out
+
+
+def read_zip_bytes(data: bytes) -> dict[str, bytes]:
+    """The files of a zip held in memory (for tests and callers with bytes)."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return {n: z.read(n) for n in z.namelist() if not n.endswith("/")}
