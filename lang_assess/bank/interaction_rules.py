@@ -76,7 +76,7 @@ class QtiOrigin(_Strict):
     response: str = "RESPONSE"
     options: dict[str, str] = Field(default_factory=dict)
     gaps: dict[str, str] = Field(default_factory=dict)
-    # attributes kept verbatim: "" for the interaction, an option id for its choice
+    # attributes kept verbatim: "interaction" for the interaction, an option id for its choice
     attributes: dict[str, dict[str, str]] = Field(default_factory=dict)
     feedback_outcome: str = "FEEDBACK"
     feedback: dict[str, str] = Field(default_factory=dict)  # `on` → qti-modal-feedback id
@@ -209,9 +209,12 @@ def interaction_problems(item: Any) -> list[str]:
         p.append(f"field 'mapping' is not used by {t} items")
     if item.mapping is not None and mapping_max(item) < 1:
         p.append("field 'mapping' gives no score above 0")
-    if t not in ("multiple_response", "hottext", "match", "associate", "gap_match") and (
-            item.max_choices is not None or item.min_choices):
-        p.append(f"fields 'max_choices'/'min_choices' are not used by {t} items")
+    several = ("multiple_response", "hottext", "match", "associate", "gap_match")
+    if t not in several and item.max_choices is not None:
+        p.append(f"field 'max_choices' is not used by {t} items")
+    if t not in (*several, "mc_text", "mc_picture", "mc_audio", "true_false") and \
+            item.min_choices:
+        p.append(f"field 'min_choices' is not used by {t} items")
     fb = [f.on for f in item.feedback]
     per_option = [f for f in fb if f not in ("correct", "incorrect")]
     if per_option and len(per_option) != len(fb):

@@ -49,6 +49,14 @@ SUPPORTED = frozenset(TAG.values())
 MODELLED = {"response-identifier", "shuffle", "max-choices", "min-choices",
             "max-associations", "min-associations", "identifier", "fixed"}
 DEFAULTS = {"match-max": "1"}
+#: QTI 3.0 attributes of interactions and choices kept as they are; others (QTI 2 leftovers
+#: such as ``orientation``) are left out with a note, so that the export stays valid
+KEPT = frozenset("""
+    class id label expected-length pattern-mask placeholder-text format expected-lines
+    min-strings max-strings match-max match-min show-hide template-identifier match-group
+    data-min-selections-message data-max-selections-message data-patternmask-message
+    data-first-column-header data-choices-container-width data-catalog-idref
+""".split())
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
 
@@ -121,9 +129,9 @@ def write_interaction(item: Item, response: str, ids: Ids,
     """The item's interaction element (its prompt, choices and text inside)."""
     t = item.type
     el = etree.Element(q(TAG[t]), {"response-identifier": response})
-    for k, v in attrs.get("", {}).items():
+    for k, v in attrs.get("interaction", {}).items():
         el.set(k, v)
-    if t not in ("text_entry", "rated"):
+    if t not in ("text_entry", "rated", "hottext"):  # these have no shuffle attribute
         el.set("shuffle", "true" if item.shuffle else "false")
     if t in CHOICE:
         el.set("max-choices", "1" if t != "multiple_response" else str(item.max_choices or 0))
@@ -195,9 +203,11 @@ def _map_ids(qti_ids: list[str]) -> dict[str, str]:
     return dict(zip(qti_ids, LETTERS, strict=False))
 
 
-def _extra_attrs(el: etree._Element) -> dict[str, str]:
-    return {k: v for k, v in el.attrib.items()
-            if k not in MODELLED and DEFAULTS.get(k) != v}
+def _extra_attrs(el: etree._Element, notes: list[str]) -> dict[str, str]:
+    extra = {k: v for k, v in el.attrib.items() if k not in MODELLED and DEFAULTS.get(k) != v}
+    notes.extend(f"attribute {k}='{v}' of {local(el)} is not QTI 3.0; left out"
+                 for k, v in extra.items() if k not in KEPT)
+    return {k: v for k, v in extra.items() if k in KEPT}
 
 
 def _option(el: etree._Element, bank_id: str, catalog: dict[str, str]) -> Option:
@@ -221,11 +231,12 @@ def read_interaction(el: etree._Element, catalog: dict[str, str]) -> dict[str, A
     """The bank fields an interaction gives (``type`` is a first guess the metadata may
     refine; ``catalog``: catalog id → the words a sound speaks); raises :class:`Refused`."""
     name = local(el)
-    out: dict[str, Any] = {"_catalog": catalog, "_response": el.get("response-identifier", "RESPONSE"),
+    out: dict[str, Any] = {"_catalog": catalog, "_notes": [],
+                           "_response": el.get("response-identifier", "RESPONSE"),
                            "_attrs": {}, "_ids": {}, "_gaps": {}}
-    extra = _extra_attrs(el)
+    extra = _extra_attrs(el, out["_notes"])
     if extra:
-        out["_attrs"][""] = extra
+        out["_attrs"]["interaction"] = extra
     out["shuffle"] = el.get("shuffle") == "true"
     prompt = el.find(q("qti-prompt"))
     if prompt is not None:
@@ -296,6 +307,6 @@ def _read_choices(out: dict[str, Any], first: list[etree._Element],
     out["options"], out["targets"] = made[:len(first)], made[len(first):]
     out["fixed"] = [ids[c.get("identifier", "")] for c in every if c.get("fixed") == "true"]
     for c in every:
-        extra = _extra_attrs(c)
+        extra = _extra_attrs(c, out["_notes"])
         if extra:
             out["_attrs"][ids[c.get("identifier", "")]] = extra

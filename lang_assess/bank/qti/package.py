@@ -96,6 +96,7 @@ class ImportReport:
 
     imported: list[Item] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was changed on the way in
     refused: int = 0  # items read but not imported
 
     @property
@@ -137,6 +138,7 @@ class _Context:
     defaults: dict[str, str]
     taken: set[str]
     report: ImportReport
+    language: str
     media: dict[str, bytes] = field(default_factory=dict)  # bank path → bytes
 
 
@@ -150,12 +152,16 @@ def import_qti(package: Path, bank_root: Path, *, overwrite: bool = False,
     already in the bank is refused unless ``overwrite``.  Raises :class:`BankError` when
     the input does not exist or is not a package at all.
     """
+    bank_yaml = Path(bank_root) / "bank.yaml"
+    if not bank_yaml.is_file():
+        raise BankError(f"{bank_root}: no bank.yaml (is this an item bank folder?)")
+    language = yaml.safe_load(bank_yaml.read_text(encoding="utf-8")).get("language", "nb")
     files, where = _read_source(Path(package))
     report = ImportReport()
     if is_qti2(files):
         files = upgrade(files, where)
     ctx = _Context(files, where, Path(bank_root), dict(defaults or {}),
-                   {p.stem for p in Path(bank_root).glob("*/*.yaml")}, report)
+                   {p.stem for p in Path(bank_root).glob("*/*.yaml")}, report, language)
     manifests = sorted((p for p in files if posixpath.basename(p) == "imsmanifest.xml"),
                        key=lambda p: (p.count("/"), p))
     if manifests:
@@ -173,6 +179,8 @@ def import_qti(package: Path, bank_root: Path, *, overwrite: bool = False,
     if not resources and not report.problems:
         raise BankError(f"{Path(package)}: no QTI items found (neither an imsmanifest.xml "
                         "with item resources nor item files)")
+    # new ids are given in file order, whatever order a manifest lists them in
+    resources.sort(key=lambda r: r.href)
     items = [it for it in (_import_one(ctx, r) for r in resources) if it is not None]
     ids = [it.id for it in items]
     for it in items:
@@ -221,8 +229,8 @@ def _import_one(ctx: _Context, res: Resource) -> Item | None:
         return None
     problems: list[str] = []
     try:
-        _media(ctx, root, path, res, problems)
-        stimuli = _stimuli(ctx, root, path, res, problems)
+        _media(ctx, root, path, qid, problems)
+        stimuli = _stimuli(ctx, root, path, qid, problems)
         data = read_item(root, stimuli)
     except Refused as exc:
         ctx.report.problems.append(f"{name}: item '{qid}': {exc}")
@@ -255,13 +263,13 @@ def _import_one(ctx: _Context, res: Resource) -> Item | None:
         ctx.report.problems.extend(_pydantic_problems(exc, f"{name}: item '{qid}'"))
         return None
     ctx.taken.add(item.id)
+    ctx.report.notes.extend(f"{name}: item '{qid}' ({item.id}): {n}" for n in data["_notes"])
     return item
 
 
 def _new_id(ctx: _Context, fields: dict[str, Any]) -> str:
     """The next free id of the bank for the item's level and skill."""
-    language = ctx.defaults.get("language", "nb")
-    stem = f"{language}-{fields.get('level')}-{str(fields.get('skill', 'xxx'))[:3]}-"
+    stem = f"{ctx.language}-{fields.get('level')}-{str(fields.get('skill', 'xxx'))[:3]}-"
     n = 1 + max((int(t[-3:]) for t in ctx.taken if t.startswith(stem) and t[-3:].isdigit()),
                 default=0)
     new = f"{stem}{n:03d}"
@@ -281,7 +289,7 @@ def _origin(data: dict[str, Any], bank_id: str) -> QtiOrigin | None:
     return None if origin == QtiOrigin(identifier=bank_id) else origin
 
 
-def _media(ctx: _Context, root: etree._Element, path: str, res: Resource,
+def _media(ctx: _Context, root: etree._Element, path: str, owner: str,
            problems: list[str]) -> None:
     """Point the item's media at bank paths (``media/…``) and keep their bytes to copy."""
     for el in root.iter():
@@ -303,7 +311,8 @@ def _media(ctx: _Context, root: etree._Element, path: str, res: Resource,
             if re.fullmatch(r"media/[A-Za-z0-9._/-]+", ref) and ".." not in ref:
                 bank = ref
             else:
-                bank = f"media/qti/{_safe(res.identifier)}/{_safe(posixpath.basename(ref))}"
+                # by the item's own identifier: a package, a zip and loose files agree
+                bank = f"media/qti/{_safe(owner)}/{_safe(posixpath.basename(ref))}"
             known = ctx.media.get(bank)
             if known is not None and known != ctx.files[target]:
                 problems.append(f"<{local(el)} {attr}='{ref}'>: another file of the same "
@@ -317,7 +326,7 @@ def _safe(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]", "_", name) or "file"
 
 
-def _stimuli(ctx: _Context, root: etree._Element, path: str, res: Resource,
+def _stimuli(ctx: _Context, root: etree._Element, path: str, owner: str,
              problems: list[str]) -> list[etree._Element]:
     out = []
     for ref in root.iterfind(q("qti-assessment-stimulus-ref")):
@@ -332,7 +341,7 @@ def _stimuli(ctx: _Context, root: etree._Element, path: str, res: Resource,
         body = stim.find(q("qti-stimulus-body"))
         if body is None:
             raise Refused(f"stimulus {target} has no qti-stimulus-body")
-        _media(ctx, body, target, res, problems)
+        _media(ctx, body, target, owner, problems)
         out.append(body)
     return out
 
