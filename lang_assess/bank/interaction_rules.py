@@ -21,18 +21,25 @@ from pydantic import BaseModel, ConfigDict, Field
 
 GAP = "___"
 MATHML = "http://www.w3.org/1998/Math/MathML"
+
+
+def words(text: str) -> frozenset[str]:
+    """The whitespace-separated words of ``text`` (long name lists stay readable)."""
+    return frozenset(text.split())
+
+
 #: XHTML elements a fragment may hold (QTI 3.0's content model, without scripting).
-ELEMENTS = frozenset("""
+ELEMENTS = words("""
     a abbr address b bdi bdo big blockquote br caption cite code col colgroup dd dfn div dl
     dt em figcaption figure h1 h2 h3 h4 h5 h6 hr i img kbd label li ol p pre q rb rp rt rtc
     ruby samp small span strong sub sup table tbody td tfoot th thead tr tt u ul var
     audio video source track picture
-""".split())
-ATTRIBUTES = frozenset("""
+""")
+ATTRIBUTES = words("""
     id class lang dir title src alt width height controls loop muted autoplay poster
     preload type kind srclang label colspan rowspan headers scope abbr start href
     longdesc span cite datetime
-""".split()) | {"{http://www.w3.org/XML/1998/namespace}lang"}
+""") | {"{http://www.w3.org/XML/1998/namespace}lang"}
 MEDIA_ATTRIBUTES = ("src", "poster")
 PAIR_TYPES = ("match", "associate", "gap_match")
 MAPPED_TYPES = ("multiple_response", "match", "associate", "gap_match", "hottext",

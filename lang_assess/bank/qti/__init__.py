@@ -30,6 +30,7 @@ from lang_assess.bank.schema import Item
 from lang_assess.errors import BankError
 
 __all__ = ["NS", "ImportReport", "export_qti", "import_qti", "item_document", "item_to_qti",
+           "metadata",
            "package_files", "qti_to_item"]
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from lxml import etree
 
-from lang_assess.bank.interaction_rules import GAP
+from lang_assess.bank.interaction_rules import GAP, words
 from lang_assess.bank.qti.markup import (
     append_fragment,
     block_fragment,
@@ -51,12 +51,12 @@ MODELLED = {"response-identifier", "shuffle", "max-choices", "min-choices",
 DEFAULTS = {"match-max": "1"}
 #: QTI 3.0 attributes of interactions and choices kept as they are; others (QTI 2 leftovers
 #: such as ``orientation``) are left out with a note, so that the export stays valid
-KEPT = frozenset("""
+KEPT = words("""
     class id label expected-length pattern-mask placeholder-text format expected-lines
     min-strings max-strings match-max match-min show-hide template-identifier match-group
     data-min-selections-message data-max-selections-message data-patternmask-message
     data-first-column-header data-choices-container-width data-catalog-idref
-""".split())
+""")
 LETTERS = [chr(c) for c in range(ord("A"), ord("Z") + 1)]
 
 
@@ -222,8 +222,8 @@ def _option(el: etree._Element, bank_id: str, catalog: dict[str, str]) -> Option
         id=bank_id, text=text or None,
         image=None if image is None else Image(file=image.get("src", ""),
                                                alt=image.get("alt", "")),
-        audio=None if audio is None else Audio(file=audio.get("src", ""),
-                                               text=catalog.get(audio.get("data-catalog-idref", ""), "")),
+        audio=None if audio is None else Audio(
+            file=audio.get("src", ""), text=catalog.get(audio.get("data-catalog-idref", ""), "")),
     )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from lang_assess.bank.interaction_rules import GAP, MATHML
+from lang_assess.bank.interaction_rules import GAP, MATHML, words
 
 NS = "http://www.imsglobal.org/xsd/imsqtiasi_v3p0"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -18,7 +18,7 @@ SCHEMA_LOCATION = (
     f"{NS} https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/imsqti_asiv3p0p1_v1p0.xsd"
 )
 #: QTI elements whose children are structure: pretty-printed; all others keep their text.
-STRUCTURE = frozenset("""
+STRUCTURE = words("""
     qti-assessment-item qti-response-declaration qti-outcome-declaration qti-correct-response
     qti-mapping qti-default-value qti-item-body qti-choice-interaction qti-order-interaction
     qti-match-interaction qti-associate-interaction qti-simple-match-set
@@ -26,7 +26,7 @@ STRUCTURE = frozenset("""
     qti-response-if qti-response-else qti-response-else-if qti-set-outcome-value qti-match
     qti-is-null qti-catalog-info qti-catalog qti-card qti-modal-feedback qti-rubric-block
     qti-gap-match-interaction qti-hottext-interaction qti-sum qti-gte qti-and qti-or qti-not
-""".split())
+""")
 
 
 def q(tag: str) -> str:
@@ -129,11 +129,11 @@ def content_fragment(el: etree._Element, skip: Iterable[etree._Element] = (),
 
 
 #: Elements whose whitespace between children is layout, not content.
-BLOCK_CONTAINERS = frozenset("""
+BLOCK_CONTAINERS = words("""
     qti-item-body qti-content-body qti-stimulus-body div figure blockquote ul ol dl table
     thead tbody tfoot tr colgroup section article aside header footer nav
     qti-gap-match-interaction qti-hottext-interaction
-""".split())
+""")
 
 
 def _path(root: etree._Element, el: etree._Element) -> list[int]:

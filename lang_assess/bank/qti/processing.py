@@ -11,6 +11,7 @@ bank could not score the item the way its authors meant.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -87,10 +88,8 @@ def _canon(el: etree._Element) -> Any:
     if not isinstance(el.tag, str):
         return None
     text = (el.text or "").strip()
-    try:
+    with contextlib.suppress(ValueError):
         text = repr(float(text)) if text else ""
-    except ValueError:
-        pass
     kids = tuple(c for c in (_canon(c) for c in el) if c is not None)
     return local(el), tuple(sorted(el.attrib.items())), text, kids
 
