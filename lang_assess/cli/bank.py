@@ -160,7 +160,7 @@ def _export_qti(args: argparse.Namespace) -> int:
     from lang_assess.bank.loader import load_bank
     from lang_assess.bank.qti import export_qti
 
-    bank = load_bank(args.path)
+    bank = load_bank(args.path, skip=["params"])  # QTI carries content, not parameters
     written = export_qti(list(bank.items.values()), bank.root, Path(args.out),
                          bank.config.language)
     print(f"{len(bank.items)} items written: {written}")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from lxml import etree
 
 from lang_assess.bank.qti.interactions import Refused
-from lang_assess.bank.qti.item_xml import read_item
+from lang_assess.bank.qti.item_xml import origin_of, read_item
 from lang_assess.bank.qti.markup import NS, parse
 from lang_assess.bank.qti.package import (
     ImportReport,
@@ -51,11 +51,9 @@ def qti_to_item(xml: str | bytes, meta: dict | None = None, source: str = "<qti>
         fields = read_item(root, [])
     except (ValueError, Refused) as exc:
         raise BankError(str(exc), source=source) from None
-    from lang_assess.bank.qti.package import _origin
-
     out = {k: v for k, v in fields.items() if not k.startswith("_")}
     out.update(meta or {})
-    out["qti"] = _origin(fields, out.get("id", ""))
+    out["qti"] = origin_of(fields, out.get("id", ""))
     try:
         return Item.model_validate(out)
     except ValueError as exc:

@@ -382,3 +382,17 @@ def _read_feedback(root: etree._Element, data: dict[str, Any], fb: dict[str, str
     data["feedback"] = feedback
     data["_feedback"] = ids
     data["_feedback_outcome"] = outcome
+
+
+def origin_of(data: dict[str, Any], bank_id: str) -> QtiOrigin | None:
+    """The identifiers to keep for an item read by :func:`read_item` (None: the bank's
+    own, nothing to keep)."""
+    options = {bank: qti for qti, bank in data["_ids"].items() if qti != bank}
+    gaps = {n: g for g, n in data["_gaps"].items() if g != f"G{n}"}
+    origin = QtiOrigin(
+        identifier=data["_identifier"],
+        title=data["_title"] if data["_title"] not in (None, bank_id) else None,
+        response=data["_response"], options=options, gaps=gaps,
+        attributes=data["_attrs"], feedback=data.get("_feedback", {}),
+        feedback_outcome=data.get("_feedback_outcome") or "FEEDBACK")
+    return None if origin == QtiOrigin(identifier=bank_id) else origin

@@ -22,11 +22,11 @@ from lxml import etree
 from pydantic import ValidationError
 
 from lang_assess.bank.qti.interactions import TAG, Refused
-from lang_assess.bank.qti.item_xml import read_item, write_item
+from lang_assess.bank.qti.item_xml import origin_of, read_item, write_item
 from lang_assess.bank.qti.manifest import Entry, Resource, read_manifest, write_manifest
 from lang_assess.bank.qti.markup import local, parse, q, to_bytes
 from lang_assess.bank.qti.upgrade import is_qti2, upgrade
-from lang_assess.bank.schema import Item, QtiOrigin
+from lang_assess.bank.schema import Item
 from lang_assess.errors import BankError
 
 #: fields the item document carries; every other field of an item is manifest metadata
@@ -254,7 +254,7 @@ def _import_one(ctx: _Context, res: Resource) -> Item | None:
     fields.setdefault("review", {"status": "draft"})
     if "id" not in meta:
         fields["id"] = _new_id(ctx, fields)
-    fields["qti"] = _origin(data, fields["id"])
+    fields["qti"] = origin_of(data, fields["id"])
     try:
         item = Item.model_validate(fields)
     except ValidationError as exc:
@@ -275,18 +275,6 @@ def _new_id(ctx: _Context, fields: dict[str, Any]) -> str:
     new = f"{stem}{n:03d}"
     ctx.taken.add(new)
     return new
-
-
-def _origin(data: dict[str, Any], bank_id: str) -> QtiOrigin | None:
-    options = {bank: qti for qti, bank in data["_ids"].items() if qti != bank}
-    gaps = {n: g for g, n in data["_gaps"].items() if g != f"G{n}"}
-    origin = QtiOrigin(
-        identifier=data["_identifier"],
-        title=data["_title"] if data["_title"] not in (None, bank_id) else None,
-        response=data["_response"], options=options, gaps=gaps,
-        attributes=data["_attrs"], feedback=data.get("_feedback", {}),
-        feedback_outcome=data.get("_feedback_outcome") or "FEEDBACK")
-    return None if origin == QtiOrigin(identifier=bank_id) else origin
 
 
 def _media(ctx: _Context, root: etree._Element, path: str, owner: str,
