@@ -327,3 +327,23 @@ def test_a_package_that_does_not_exist_or_is_no_zip(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"not a zip")
     with pytest.raises(BankError, match="not a zip file"):
         import_qti(tmp_path / "x.zip", bank)
+
+
+def test_templates_are_refused_and_stylesheets_noted(tmp_path):
+    text = (FOREIGN / "items" / "order.xml").read_text()
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "styled.xml").write_text(text.replace(
+        "  <qti-item-body>", '  <qti-stylesheet href="tao-user-styles.css" type="text/css"/>\n'
+        "  <qti-item-body>"))
+    (tmp_path / "pkg" / "template.xml").write_text(text.replace("identifier=\"order\"",
+                                                                "identifier=\"cloned\"").replace(
+        "  <qti-item-body>", '  <qti-template-declaration identifier="N" cardinality="single"'
+        ' base-type="integer"/>\n  <qti-item-body>'))
+    report = import_qti(tmp_path / "pkg", empty_bank(tmp_path / "bank"), defaults=DEFAULTS)
+    assert [it.qti.identifier for it in report.imported] == ["order"]
+    assert report.problems == [
+        f"{tmp_path / 'pkg'}/template.xml: item 'cloned': qti-template-declaration (items "
+        "that vary by template: the bank holds fixed items)"]
+    assert report.notes == [
+        f"{tmp_path / 'pkg'}/styled.xml: item 'order' (nb-A2-rea-001): qti-stylesheet "
+        "tao-user-styles.css left out: the bank's pages use their own styles"]

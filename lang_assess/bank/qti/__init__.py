@@ -4,7 +4,8 @@ other tools (docs/bank/qti.md).
 - :mod:`~lang_assess.bank.qti.markup` — namespaces; the bank's markup in and out of QTI.
 - :mod:`~lang_assess.bank.qti.interactions` — each interaction, both ways.
 - :mod:`~lang_assess.bank.qti.processing` — response processing and modal feedback.
-- :mod:`~lang_assess.bank.qti.item_xml` — one item ⇄ one ``qti-assessment-item``.
+- :mod:`~lang_assess.bank.qti.item_export`, :mod:`~lang_assess.bank.qti.item_import` — one
+  item ⇄ one ``qti-assessment-item``.
 - :mod:`~lang_assess.bank.qti.manifest` — ``imsmanifest.xml`` and item metadata.
 - :mod:`~lang_assess.bank.qti.package` — export a package; import one (folder, zip,
   loose files), every problem at once.
@@ -16,7 +17,7 @@ from __future__ import annotations
 from lxml import etree
 
 from lang_assess.bank.qti.interactions import Refused
-from lang_assess.bank.qti.item_xml import origin_of, read_item
+from lang_assess.bank.qti.item_import import origin_of, read_item
 from lang_assess.bank.qti.markup import NS, parse
 from lang_assess.bank.qti.package import (
     ImportReport,

@@ -22,7 +22,8 @@ from lxml import etree
 from pydantic import ValidationError
 
 from lang_assess.bank.qti.interactions import TAG, Refused
-from lang_assess.bank.qti.item_xml import origin_of, read_item, write_item
+from lang_assess.bank.qti.item_export import write_item
+from lang_assess.bank.qti.item_import import origin_of, read_item
 from lang_assess.bank.qti.manifest import Entry, Resource, read_manifest, write_manifest
 from lang_assess.bank.qti.markup import local, parse, q, to_bytes
 from lang_assess.bank.qti.upgrade import is_qti2, upgrade
