@@ -347,3 +347,14 @@ def test_templates_are_refused_and_stylesheets_noted(tmp_path):
     assert report.notes == [
         f"{tmp_path / 'pkg'}/styled.xml: item 'order' (nb-A2-rea-001): qti-stylesheet "
         "tao-user-styles.css left out: the bank's pages use their own styles"]
+
+
+def test_importing_the_same_items_again_finds_them_instead_of_adding_copies(tmp_path):
+    bank = empty_bank(tmp_path / "bank")
+    first = import_qti(FOREIGN, bank, defaults=DEFAULTS)
+    again = import_qti(FOREIGN, bank, defaults=DEFAULTS)
+    assert again.imported == [] and len(again.problems) == 11
+    assert all("is already in the bank" in p for p in again.problems)
+    replaced = import_qti(FOREIGN, bank, defaults=DEFAULTS, overwrite=True)
+    assert [it.id for it in replaced.imported] == [it.id for it in first.imported]
+    assert len(list(bank.glob("*/*.yaml"))) == 11

@@ -140,6 +140,7 @@ class _Context:
     taken: set[str]
     report: ImportReport
     language: str
+    before: dict[str, str]  # QTI identifier → bank id of items imported earlier
     media: dict[str, bytes] = field(default_factory=dict)  # bank path → bytes
 
 
@@ -162,7 +163,8 @@ def import_qti(package: Path, bank_root: Path, *, overwrite: bool = False,
     if is_qti2(files):
         files = upgrade(files, where)
     ctx = _Context(files, where, Path(bank_root), dict(defaults or {}),
-                   {p.stem for p in Path(bank_root).glob("*/*.yaml")}, report, language)
+                   {p.stem for p in Path(bank_root).glob("*/*.yaml")}, report, language,
+                   _imported_before(Path(bank_root)))
     manifests = sorted((p for p in files if posixpath.basename(p) == "imsmanifest.xml"),
                        key=lambda p: (p.count("/"), p))
     if manifests:
@@ -253,8 +255,8 @@ def _import_one(ctx: _Context, res: Resource) -> Item | None:
     fields = {k: v for k, v in data.items() if not k.startswith("_")}
     fields.update({k: v for k, v in meta.items() if k not in CONTENT})
     fields.setdefault("review", {"status": "draft"})
-    if "id" not in meta:
-        fields["id"] = _new_id(ctx, fields)
+    if "id" not in meta:  # the same item imported again keeps its id
+        fields["id"] = ctx.before.get(qid) or _new_id(ctx, fields)
     fields["qti"] = origin_of(data, fields["id"])
     try:
         item = Item.model_validate(fields)
@@ -266,6 +268,20 @@ def _import_one(ctx: _Context, res: Resource) -> Item | None:
     ctx.taken.add(item.id)
     ctx.report.notes.extend(f"{name}: item '{qid}' ({item.id}): {n}" for n in data["_notes"])
     return item
+
+
+def _imported_before(bank_root: Path) -> dict[str, str]:
+    """QTI identifier → bank id of the bank's items that came from QTI."""
+    out = {}
+    for path in sorted(bank_root.glob("*/*.yaml")):
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, OSError, UnicodeDecodeError):
+            continue  # `bank validate` names broken files; an import need not
+        origin = data.get("qti") if isinstance(data, dict) else None
+        if isinstance(origin, dict) and origin.get("identifier"):
+            out[str(origin["identifier"])] = path.stem
+    return out
 
 
 def _new_id(ctx: _Context, fields: dict[str, Any]) -> str:
