@@ -56,6 +56,7 @@ STYLE = """
 .la-slot { border: 2px solid #0b57d0; border-radius: 4px; padding: 0 6px; font-weight: 700; }
 .la-body figure { margin: 8px 0; }
 .la-app .widget-dropdown select { font-size: 20px; min-height: 48px; }
+.la-app .la-typed input { text-transform: none; letter-spacing: normal; }
 </style>
 """
 
