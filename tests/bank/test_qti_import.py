@@ -358,3 +358,19 @@ def test_importing_the_same_items_again_finds_them_instead_of_adding_copies(tmp_
     replaced = import_qti(FOREIGN, bank, defaults=DEFAULTS, overwrite=True)
     assert [it.id for it in replaced.imported] == [it.id for it in first.imported]
     assert len(list(bank.glob("*/*.yaml"))) == 11
+
+
+def test_styles_and_data_attributes_of_content_are_left_out_with_a_note(tmp_path):
+    text = (FOREIGN / "items" / "inline-choice.xml").read_text()
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "a.xml").write_text(text.replace(
+        "<p>Choose the right word.</p>",
+        '<p style="color: red" data-qti-suppress-tts="all" onclick="x()">Choose the right '
+        "word.</p>"))
+    report = import_qti(tmp_path / "pkg", empty_bank(tmp_path / "bank"), defaults=DEFAULTS)
+    assert report.problems == [] and len(report.imported) == 1
+    assert report.imported[0].body.startswith("<p>Choose the right word.</p>")
+    assert [n.split(": ", 2)[-1] for n in report.notes] == [
+        "attribute style='color: red' of <p> left out",
+        "attribute data-qti-suppress-tts='all' of <p> left out",
+        "attribute onclick='x()' of <p> left out"]

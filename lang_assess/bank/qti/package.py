@@ -21,11 +21,12 @@ import yaml
 from lxml import etree
 from pydantic import ValidationError
 
+from lang_assess.bank.interaction_rules import ATTRIBUTES
 from lang_assess.bank.qti.interactions import TAG, Refused
 from lang_assess.bank.qti.item_export import write_item
 from lang_assess.bank.qti.item_import import origin_of, read_item
 from lang_assess.bank.qti.manifest import Entry, Resource, read_manifest, write_manifest
-from lang_assess.bank.qti.markup import local, parse, q, to_bytes
+from lang_assess.bank.qti.markup import NS, local, parse, q, to_bytes
 from lang_assess.bank.qti.upgrade import is_qti2, upgrade
 from lang_assess.bank.schema import Item
 from lang_assess.errors import BankError
@@ -234,7 +235,9 @@ def _import_one(ctx: _Context, res: Resource) -> Item | None:
     try:
         _media(ctx, root, path, qid, problems)
         stimuli = _stimuli(ctx, root, path, qid, problems)
+        tidied = [n for tree in (root, *stimuli) for n in _tidy(tree)]
         data = read_item(root, stimuli)
+        data["_notes"] = tidied + data["_notes"]
     except Refused as exc:
         ctx.report.problems.append(f"{name}: item '{qid}': {exc}")
         return None
@@ -325,6 +328,24 @@ def _media(ctx: _Context, root: etree._Element, path: str, owner: str,
                 continue
             ctx.media[bank] = ctx.files[target]
             el.set(attr, bank)
+
+
+def _tidy(tree: etree._Element) -> list[str]:
+    """Leave out the attributes of XHTML content that the bank does not keep (styles,
+    ``data-*`` hints, event handlers), each with a note; QTI and MathML elements keep
+    theirs (the interactions decide about those)."""
+    notes = []
+    for el in tree.iter():
+        if not isinstance(el.tag, str):
+            continue
+        name = etree.QName(el)
+        if name.namespace != NS or name.localname.startswith("qti-") or \
+                el.get("class", "").startswith("la-"):  # the bank's own sounds keep theirs
+            continue
+        for attr in [a for a in el.attrib if a not in ATTRIBUTES]:
+            notes.append(f"attribute {attr}='{el.get(attr)}' of <{name.localname}> left out")
+            del el.attrib[attr]
+    return notes
 
 
 def _safe(name: str) -> str:
