@@ -185,7 +185,7 @@ def import_qti(package: Path, bank_root: Path, *, overwrite: bool = False,
                         "with item resources nor item files)")
     # new ids are given in file order, whatever order a manifest lists them in
     resources.sort(key=lambda r: r.href)
-    items = [it for it in (_import_one(ctx, r) for r in resources) if it is not None]
+    items = [it for it in (_guarded(ctx, r) for r in resources) if it is not None]
     ids = [it.id for it in items]
     for it in items:
         target = ctx.bank_root / it.skill / f"{it.id}.yaml"
@@ -211,6 +211,16 @@ def _write(ctx: _Context, items: list[Item]) -> None:
         (ctx.bank_root / item.skill).mkdir(parents=True, exist_ok=True)
         (ctx.bank_root / item.skill / f"{item.id}.yaml").write_text(
             yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def _guarded(ctx: _Context, res: Resource) -> Item | None:
+    """One item; what no rule foresaw is still one line naming the file, not a crash."""
+    try:
+        return _import_one(ctx, res)
+    except Exception as exc:  # reported with the file, never swallowed
+        ctx.report.problems.append(f"{ctx.where}{res.href}: could not be read "
+                                   f"({type(exc).__name__}: {exc})")
+        return None
 
 
 def _import_one(ctx: _Context, res: Resource) -> Item | None:
