@@ -23,7 +23,8 @@ system-deps:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	if [ -n "$$missing" ]; then $(APT) update -qq && $(APT) install -y -qq $$missing; fi
-	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent
+	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/@citolab/qti-components/cdn/index.js \
+	  || npm ci --no-audit --no-fund --silent
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (py-irt 0.7.1 supports < 3.12); set PYTHON=..."'

@@ -5,7 +5,8 @@ of the level's band between the bank's cut scores), moved a third of a logit dow
 when the author judged it easy or hard for its level (``within_level``); its
 discrimination comes from its type.  Guessing is not modelled (c = 0): chance levels are
 known, but how far real test takers guess is not, and the first calibration estimates it.
-Rated items get evenly spaced steps around the level's middle.  See docs/bank/item_bank.md.
+Rated items and items scored by a mapping (partial credit, issue 18) get evenly spaced
+steps around the level's middle, 0.6 logit either side.  See docs/bank/item_bank.md.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
 
 WITHIN_LEVEL = {"low": -0.35, "mid": 0.0, "high": 0.35}
-#: Discrimination by item type: picture and gap items are crisp, true/false weak.
+#: Discrimination by item type: picture and gap items are crisp, true/false weak; typed
+#: answers (no guessing) crisp; pairing tasks in between (issue 18).
 SLOPE = {
     "mc_text": 1.4, "mc_picture": 1.5, "mc_audio": 1.3, "gap_choice": 1.5,
     "true_false": 0.9, "ordering": 1.3, "rated": 1.0,
+    "multiple_response": 1.3, "text_entry": 1.6, "match": 1.2, "associate": 1.1,
+    "gap_match": 1.4, "hottext": 1.3,
 }
 RULE = "expert rule v0: b = level centre + within-level shift; a by item type; c = 0"
 
