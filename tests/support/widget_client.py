@@ -53,8 +53,8 @@ class WidgetPage:
         cookies = "; ".join(f"{c.name}={c.value}" for c in self.jar)
         ws_url = (self.url.replace("http", "ws", 1)
                   + f"api/kernels/{self.kernel_id}/channels?session_id={self.session}")
-        self.ws = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": cookies}),
-                                          connect_timeout=timeout)
+        self.ws = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": cookies},
+                                                      connect_timeout=timeout))
         reply = await self.request("comm_info_request", {"target_name": WIDGET},
                                    "comm_info_reply")
         for comm_id in reply["content"]["comms"]:
@@ -91,9 +91,18 @@ class WidgetPage:
             if msg["msg_type"] == reply_type and msg["parent_header"].get("msg_id") == msg_id:
                 return msg
 
-    async def send_comm(self, comm_id: str, data: dict) -> None:
-        """A ``comm_msg`` to a widget model."""
-        await self._send(self._message("comm_msg", {"comm_id": comm_id, "data": data}))
+    async def send_comm(self, comm_id: str, data: dict) -> str:
+        """A ``comm_msg`` to a widget model; returns its message id."""
+        return await self._send(self._message("comm_msg", {"comm_id": comm_id, "data": data}))
+
+    async def handled(self, msg_id: str, timeout: float = 120) -> None:
+        """Wait until the kernel has handled message ``msg_id`` (its ``idle`` status);
+        every message on the way is applied."""
+        while True:
+            msg = await self._receive(timeout)
+            if (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+                    and msg["parent_header"].get("msg_id") == msg_id):
+                return
 
     async def _receive(self, timeout: float) -> dict:
         if self.ws is None:
@@ -162,15 +171,14 @@ class WidgetPage:
                          if self.models[m].get("_model_name") == "HTMLModel")
 
     async def click(self, model_id: str) -> None:
-        """Click a button, then wait for the page to settle."""
-        await self.send_comm(model_id, {"method": "custom", "content": {"event": "click"}})
-        await self.settle()
+        """Click a button and wait until the kernel has handled it."""
+        await self.handled(await self.send_comm(
+            model_id, {"method": "custom", "content": {"event": "click"}}))
 
     async def type_into(self, model_id: str, value: str) -> None:
-        """Set a text box's value (what Enter sends), then wait for the page to settle."""
-        await self.send_comm(model_id, {"method": "update", "state": {"value": value},
-                                        "buffer_paths": []})
-        await self.settle()
+        """Set a text box's value (what Enter sends) and wait until it is handled."""
+        await self.handled(await self.send_comm(
+            model_id, {"method": "update", "state": {"value": value}, "buffer_paths": []}))
 
     def find(self, model_name: str, css_class: str) -> str | None:
         """The first widget on screen of ``model_name`` carrying ``css_class``."""
