@@ -34,6 +34,8 @@ def register(sub: Any) -> None:
                      help="address to listen on (the proxy's, with --instances > 1)")
     srv.add_argument("--secure-cookies", action="store_true",
                      help="mark cookies Secure (behind TLS)")
+    srv.add_argument("--only", choices=("participant", "teachers"),
+                     help="serve one page on --port (one container per page)")
     srv.set_defaults(handler=_serve)
 
 
@@ -112,6 +114,7 @@ def _serve(args: argparse.Namespace) -> int:
     servers = ProcessSet(pages=Path(args.pages).resolve(), state_dir=data / "serve", env=env,
                          port=args.port, instances=args.instances, pool_size=args.pool_size,
                          listen=args.listen, cookie_secure=args.secure_cookies,
+                         only=args.only,
                          log=lambda msg: print(f"serve: {msg}", file=sys.stderr, flush=True))
     host = "127.0.0.1" if args.listen in ("0.0.0.0", "::") else args.listen
     print("participant test page:")

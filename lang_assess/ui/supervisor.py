@@ -72,6 +72,7 @@ class ProcessSet:
     pool_size: int = 30
     listen: str = "127.0.0.1"
     cookie_secure: bool = False
+    only: str | None = None  # "participant" or "teachers": one page (a container's job)
     log: Callable[[str], None] = print
     children: list[Child] = field(default_factory=list)
     _stopping: bool = False
@@ -88,6 +89,11 @@ class ProcessSet:
                    for k in range(self.instances)]
         teacher_port = base + self.instances if proxied else self.port + 1
         servers.append(("teachers", TEACHER_PAGE, teacher_port, 2))
+        if self.only is not None:
+            if proxied:
+                raise ValueError("one page per process set runs without the proxy")
+            servers = [s for s in servers if s[0].startswith(self.only)]
+            servers = [(n, page, self.port, pool) for n, page, _, pool in servers]
         for name, page, port, pool in servers:
             runtime = self.state_dir / "runtime" / name
             env = {**self.env, "JUPYTER_RUNTIME_DIR": str(runtime)}
@@ -126,9 +132,8 @@ class ProcessSet:
             self.start()
             while not self._stopping:
                 self.watch()
-                if not any(c.alive() for c in self.children if c.name.startswith(
-                        "participant")):
-                    self.log("no participant page server is running: stopping")
+                if not any(c.alive() for c in self.children if c.name != "proxy"):
+                    self.log("no page server is running: stopping")
                     return 1
                 time.sleep(0.5)
             return 0

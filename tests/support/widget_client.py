@@ -17,12 +17,14 @@ import json
 import re
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 WIDGET = "jupyter.widget"
+_PAGE_LOADS = ThreadPoolExecutor(max_workers=128, thread_name_prefix="page-load")
 
 
 class PageGone(Exception):
@@ -44,8 +46,10 @@ class WidgetPage:
     async def open(self, timeout: float = 120) -> None:
         """Load the page, connect to its kernel and read every widget's state."""
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-        html = await asyncio.to_thread(lambda: opener.open(self.url, timeout=timeout)
-                                       .read().decode())
+        # page loads get their own threads: in the default pool they would starve the
+        # resolver that websocket connections use (seen with 60 pages at once)
+        html = await asyncio.get_running_loop().run_in_executor(
+            _PAGE_LOADS, lambda: opener.open(self.url, timeout=timeout).read().decode())
         match = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', html)
         if not match:
             raise PageGone("no kernel id in the page")
