@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import yaml
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
 
 from lang_assess.engine.levels import CutScores
+from lang_assess.engine.special import normal_cdf
 from lang_assess.programme.growth import GrowthPrior, Trend
 from lang_assess.programme.settings import PACKAGED_CONFIG
 
@@ -105,7 +105,7 @@ def prob_above_next_cut(theta: float, se: float, cuts: CutScores, level: int) ->
     ``level`` is the top level."""
     if level >= len(cuts.cuts):
         return 0.0
-    return float(1.0 - ndtr((cuts.cuts[level] - theta) / max(se, 1e-9)))
+    return float(1.0 - normal_cdf((cuts.cuts[level] - theta) / max(se, 1e-9)))
 
 
 def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now: float,

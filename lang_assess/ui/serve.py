@@ -16,15 +16,16 @@ TEACHER_PAGE = "teacher.ipynb"
 
 
 def voila_command(notebook: Path, port: int, *, pool_size: int = 30,
-                  cull_idle_seconds: int = 900) -> list[str]:
-    """The Voila command line for one page on 127.0.0.1:``port``.
+                  cull_idle_seconds: int = 900, ip: str = "127.0.0.1") -> list[str]:
+    """The Voila command line for one page on ``ip``:``port`` (loopback by default; a
+    private address when a proxy on another machine forwards to it).
 
     ``pool_size`` preheated kernels (default 30: a class starts together; each holds the
     bank, about 200 MB) absorb the import and bank loading before participants arrive.
     """
     return [
         sys.executable, "-m", "voila", str(notebook),
-        f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
+        f"--port={port}", "--no-browser", f"--Voila.ip={ip}",
         "--show_tracebacks=False", "--strip_sources=True",
         "--preheat_kernel=True", f"--pool_size={pool_size}",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",

@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -43,6 +42,17 @@ def _test_week(kind: str, week: int, finished_at: dt.datetime | None,
         return week
     return max(week, (finished_at.date() - intake_date).days // 7)
 
+
+
+def _mean_table(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
+                shape: tuple[int, int]) -> np.ndarray:
+    """(learners, weeks) table of ``values`` by (row, col) index; the mean where a learner
+    has two tests dated to one week, NaN where none."""
+    total, count = np.zeros(shape), np.zeros(shape)
+    np.add.at(total, (rows, cols), values)
+    np.add.at(count, (rows, cols), 1.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / count, np.nan)
 
 
 class RunsMixin(AccessMixin):
@@ -186,18 +196,19 @@ class RunsMixin(AccessMixin):
             .join(Cohort, Cohort.id == Participant.cohort_id)
             .where(Cohort.organisation_id == organisation_id, Participant.track == track,
                    Estimate.prior_mean.is_not(None))).all()
-        tests = pd.DataFrame(rows, columns=["participant_id", "kind", "week", "finished_at",
-                                            "intake_date", "theta", "se", "prior_mean",
-                                            "prior_sd"])
-        n_weekly = tests[tests["kind"] == "progress"].groupby("participant_id").size()
-        enough = n_weekly.index[n_weekly >= self.config.growth_min_tests]
-        tests = tests[tests["participant_id"].isin(enough)].copy()
-        tests["t"] = [_test_week(*r) for r in tests[["kind", "week", "finished_at",
-                                                     "intake_date"]].itertuples(index=False)]
-        wide = [tests.pivot_table(index="participant_id", columns="t", values=v)
+        weekly = np.array([r.participant_id for r in rows if r.kind == "progress"], dtype=int)
+        people, counts = np.unique(weekly, return_counts=True)
+        enough = set(people[counts >= self.config.growth_min_tests].tolist())
+        rows = [r for r in rows if r.participant_id in enough]
+        pid = np.array([r.participant_id for r in rows], dtype=int)
+        t = np.array([_test_week(r.kind, r.week, r.finished_at, r.intake_date) for r in rows],
+                     dtype=int)
+        learners, row_of = np.unique(pid, return_inverse=True)
+        weeks, col_of = np.unique(t, return_inverse=True)
+        wide = [_mean_table(row_of, col_of, np.array([getattr(r, v) for r in rows], dtype=float),
+                            (learners.size, weeks.size))
                 for v in ("theta", "se", "prior_mean", "prior_sd")]
-        weeks = wide[0].columns.to_numpy(float)
-        return growth_prior_from_tests(weeks, *(w.to_numpy() for w in wide),
+        return growth_prior_from_tests(weeks.astype(float), *wide,
                                        default=default_growth_prior(self.config),
                                        min_learners=self.config.growth_min_learners)
 
