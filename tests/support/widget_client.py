@@ -12,6 +12,7 @@ Chromium per participant would be too heavy (tens of participants at once).
 from __future__ import annotations
 
 import asyncio
+import http.client
 import http.cookiejar
 import json
 import re
@@ -20,7 +21,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from tornado.httpclient import HTTPRequest
+from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 WIDGET = "jupyter.widget"
@@ -48,8 +49,11 @@ class WidgetPage:
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
         # page loads get their own threads: in the default pool they would starve the
         # resolver that websocket connections use (seen with 60 pages at once)
-        html = await asyncio.get_running_loop().run_in_executor(
-            _PAGE_LOADS, lambda: opener.open(self.url, timeout=timeout).read().decode())
+        try:
+            html = await asyncio.get_running_loop().run_in_executor(
+                _PAGE_LOADS, lambda: opener.open(self.url, timeout=timeout).read().decode())
+        except (OSError, http.client.HTTPException) as exc:  # a server gone mid-page
+            raise PageGone(f"page did not load: {exc!r}") from exc
         match = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', html)
         if not match:
             raise PageGone("no kernel id in the page")
@@ -57,8 +61,11 @@ class WidgetPage:
         cookies = "; ".join(f"{c.name}={c.value}" for c in self.jar)
         ws_url = (self.url.replace("http", "ws", 1)
                   + f"api/kernels/{self.kernel_id}/channels?session_id={self.session}")
-        self.ws = await websocket_connect(HTTPRequest(ws_url, headers={"Cookie": cookies},
-                                                      connect_timeout=timeout))
+        try:
+            self.ws = await websocket_connect(HTTPRequest(
+                ws_url, headers={"Cookie": cookies}, connect_timeout=timeout))
+        except (OSError, HTTPClientError) as exc:  # its kernel's server is gone
+            raise PageGone(f"no websocket to the page's kernel: {exc!r}") from exc
         reply = await self.request("comm_info_request", {"target_name": WIDGET},
                                    "comm_info_reply")
         for comm_id in reply["content"]["comms"]:

@@ -17,6 +17,7 @@ from support.browser import free_port
 pytestmark = pytest.mark.browser
 
 SCRIPT = Path(sys.executable).parent / "lang-assess"
+ROUTE = "0123456789abcdef0123456789abcdef"  # a route id as the proxy hands them out
 
 
 def test_serve_prints_the_url_and_logins_and_hides_the_notebook(tmp_path):
@@ -123,16 +124,16 @@ def test_sigterm_stops_every_server_the_proxy_and_their_kernels(tmp_path):
 def test_a_killed_server_takes_its_kernels_and_the_proxy_fails_over(tmp_path):
     port, proc = _start_set(tmp_path, instances=2)
     try:
-        _get(f"http://127.0.0.1:{port}/", cookie="la_route=1", timeout=180)
+        _get(f"http://127.0.0.1:{port}/", cookie=f"la_route={ROUTE}", timeout=180)
         servers = {c.pid: c for c in _tree(proc.pid) if _role(c) == "voila"}
         first = next(c for c in servers.values()
-                     if f"--port={port + 100}" in " ".join(c.cmdline()))
+                     if "runtime/participant-1" in " ".join(c.cmdline()))
         kernels = [k for k in first.children(recursive=True) if _role(k) == "kernel"]
         assert kernels  # the page's kernel and the preheated one
         first.kill()  # SIGKILL: no chance to shut its kernels down
         _, alive = psutil.wait_procs(kernels, timeout=20)
         assert alive == []  # they died with their server
-        status, page, _ = _get(f"http://127.0.0.1:{port}/", cookie="la_route=1", timeout=120)
+        status, page, _ = _get(f"http://127.0.0.1:{port}/", cookie=f"la_route={ROUTE}", timeout=120)
         assert status == 200 and "lang_assess" not in page  # served by the other server
         assert proc.poll() is None  # the set goes on
     finally:
