@@ -13,6 +13,11 @@
 Uses the engine only.
 """
 
-from lang_assess.bank.params_csv import read_params_csv, read_thetas_csv, write_params_csv
+from lang_assess.bank.params_csv import (
+    read_params_csv,
+    read_simulees_csv,
+    read_thetas_csv,
+    write_params_csv,
+)
 
-__all__ = ["read_params_csv", "read_thetas_csv", "write_params_csv"]
+__all__ = ["read_params_csv", "read_simulees_csv", "read_thetas_csv", "write_params_csv"]

@@ -8,6 +8,7 @@ exactly as :class:`~lang_assess.programme.service.Service` starts it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +19,12 @@ from lang_assess.engine.levels import CutScores
 from lang_assess.engine.simulate import simulate
 from lang_assess.programme.growth import GrowthPrior, growth_prior_from_tests, start_trend
 from lang_assess.programme.rules import (
+    PlacementPrior,
     ProgrammeConfig,
     default_growth_prior,
+    default_placement_prior,
     participant_flags,
+    placement_start,
     weekly_trend,
 )
 
@@ -226,6 +230,27 @@ def move_up_flag_accuracy(
         "false_alarm_rate": false_alarms / weeks,
         "simulee_weeks": weeks,
     }
+
+
+def placement_starts(tracks: np.ndarray, config: ProgrammeConfig,
+                     priors: Mapping[int, PlacementPrior] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How the service starts the placement test of a participant of each track, for
+    simulees with only a track known (no literacy or months in Norway at intake).
+
+    ``tracks`` (N,) in 1-3; ``priors`` track → the track's prior (default: the config's,
+    as for an organisation without placement results yet).  Returns (N,) prior means,
+    (N,) prior SDs (logits) and (N,) bool: the test starts with the routing stage
+    (:func:`~lang_assess.programme.rules.placement_start`).
+    """
+    t = np.asarray(tracks, dtype=int).ravel()
+    mean, sd, routing = np.empty(t.size), np.empty(t.size), np.zeros(t.size, dtype=bool)
+    for k in np.unique(t):
+        prior = (priors or {}).get(int(k)) or default_placement_prior(int(k), config)
+        start = placement_start(int(k), prior, config)
+        m = t == k
+        mean[m], sd[m], routing[m] = start.mean, start.sd, start.routing
+    return mean, sd, routing
 
 
 def progress_prior(
