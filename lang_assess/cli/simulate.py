@@ -122,36 +122,42 @@ def _simulate_bank(args: argparse.Namespace, respond: Any) -> int:
     from lang_assess.bank.loader import load_bank
     from lang_assess.programme.rules import load_config
     from lang_assess.programme.settings import Settings
-    from lang_assess.programme.simulation import placement_starts, progress_prior
+    from lang_assess.programme.simulation import progress_prior
 
     bank = load_bank(args.bank_dir)
     config = load_config(Settings.from_env().config_file)
     cuts = CutScores.parse(args.cuts) if args.cuts else bank.cuts
     thetas, tracks = _simulees(args)
     notes: list[str] = []
-    design: TestDesign | dict[str, TestDesign] = bank.design(args.design)
-    if args.design == "placement" and tracks is not None:
-        mean, sd, routing = placement_starts(tracks, config)
-        routed = bank.design("placement", routing=True) if routing.any() else None
-        design = {str(t): routed if routing[tracks == t][0] else design
-                  for t in np.unique(tracks)}
+    if args.design == "placement":
+        result = _run_placement(bank, thetas, tracks, args.seed, config, cuts, respond)
         notes.append("each simulee starts from its track's placement prior (programme "
-                     "config); Track 1 with the routing stage")
-    elif args.design == "placement":
-        mean = sd = None
-        notes.append("no track column: every simulee starts from the design's own prior")
+                     "config), Track 1 with the routing stage" if tracks is not None else
+                     "no track column: every simulee starts from the design's own prior")
     else:
+        design = bank.design("progress")
         se = next(r.se for r in design.stop.rules if hasattr(r, "se"))
         mean, sd = progress_prior(thetas, last_se=se, config=config, seed=args.seed)
         notes.append("each simulee starts from a weekly prior as the service forms it "
                      "(last week's estimate carried one week on)")
+        result = _run(bank.params, design, thetas, args.seed, cuts, respond=respond,
+                      groups=tracks, prior_mean=mean, prior_sd=sd)
     if respond is not None:
         notes.append(f"answers drawn from {args.respond_with}")
-    result = _run(bank.params, design, thetas, args.seed, cuts, respond=respond,
-                  groups=tracks, prior_mean=mean, prior_sd=sd)
     title = (f"{args.design} design of {bank.root}, {bank.params.n_items} items, "
              f"{result.n} simulees")
     return _print(result.summary(), args, title, notes)
+
+
+def _run_placement(bank: Any, thetas: np.ndarray, tracks: np.ndarray | None, seed: int,
+                   config: Any, cuts: CutScores, respond: Any) -> Any:
+    from tqdm import tqdm
+
+    from lang_assess.programme.simulation import simulate_placement
+
+    with tqdm(total=thetas.size, unit="simulee", file=sys.stderr, disable=None) as bar:
+        return simulate_placement(bank, thetas, tracks, seed=seed, config=config, cuts=cuts,
+                                  respond=respond, progress=bar.update)
 
 
 def _print(summary: dict[str, Any], args: argparse.Namespace, title: str,

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
+from lang_assess.bank.loader import Bank
 from lang_assess.engine.cat.design import TestDesign
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
-from lang_assess.engine.simulate import simulate
+from lang_assess.engine.simulate import ResponseModel, SimulationResult, simulate
 from lang_assess.programme.growth import GrowthPrior, growth_prior_from_tests, start_trend
 from lang_assess.programme.rules import (
     PlacementPrior,
@@ -251,6 +253,35 @@ def placement_starts(tracks: np.ndarray, config: ProgrammeConfig,
         m = t == k
         mean[m], sd[m], routing[m] = start.mean, start.sd, start.routing
     return mean, sd, routing
+
+
+def simulate_placement(
+    bank: Bank,
+    thetas: np.ndarray,
+    tracks: np.ndarray | None,
+    *,
+    seed: int,
+    config: ProgrammeConfig,
+    cuts: CutScores | None = None,
+    respond: ResponseModel | None = None,
+    priors: Mapping[int, PlacementPrior] | None = None,
+    **options: Any,
+) -> SimulationResult:
+    """The bank's placement test for simulees with true θ ``thetas`` (N,) logits, each
+    started as the service starts a participant of its track (``tracks`` (N,) in 1-3:
+    the track's prior, Track 1 with the routing stage; None: everyone from the design's
+    own prior).  ``respond`` draws the answers (default: the bank's parameters);
+    ``cuts`` default to the bank's; ``options`` go to
+    :func:`~lang_assess.engine.simulate.simulate` (e.g. ``oracle=False``)."""
+    design: TestDesign | dict[str, TestDesign] = bank.design("placement")
+    mean = sd = None
+    if tracks is not None:
+        mean, sd, routing = placement_starts(tracks, config, priors)
+        routed = bank.design("placement", routing=True) if routing.any() else None
+        t = np.asarray(tracks, dtype=int)
+        design = {str(k): routed if routing[t == k][0] else design for k in np.unique(t)}
+    return simulate(bank.params, design, thetas, seed=seed, cuts=cuts or bank.cuts,
+                    prior_mean=mean, prior_sd=sd, respond=respond, groups=tracks, **options)
 
 
 def progress_prior(
