@@ -98,17 +98,30 @@ def _simulees(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None]:
     return np.random.default_rng([args.seed, 7]).normal(0.0, 1.0, n), None
 
 
+def _respond(path: str | None, params: ItemParameters) -> Any:
+    """The answer model of ``--respond-with``, matched to the bank's items; errors name
+    the file."""
+    if not path:
+        return None
+    from lang_assess.bank import read_params_csv
+    from lang_assess.engine.simulate import ResponseModel
+    from lang_assess.errors import BankError
+
+    try:
+        return ResponseModel(read_params_csv(path)).aligned(params)
+    except BankError as exc:
+        if exc.source is not None:
+            raise
+        raise BankError(exc.problems, source=path) from None
+
+
 def _simulate(args: argparse.Namespace) -> int:
     from lang_assess.bank import read_params_csv
 
-    respond = None
-    if args.respond_with:
-        from lang_assess.engine.simulate import ResponseModel
-
-        respond = ResponseModel(read_params_csv(args.respond_with))
     if args.bank_dir:
-        return _simulate_bank(args, respond)
+        return _simulate_bank(args)
     params = read_params_csv(args.bank)
+    respond = _respond(args.respond_with, params)
     cuts = CutScores.parse(args.cuts) if args.cuts else None
     thetas, tracks = _simulees(args)
     design, notes = _design(args.design, params, cuts)
@@ -117,7 +130,7 @@ def _simulate(args: argparse.Namespace) -> int:
     return _print(result.summary(), args, title, notes)
 
 
-def _simulate_bank(args: argparse.Namespace, respond: Any) -> int:
+def _simulate_bank(args: argparse.Namespace) -> int:
     """``--bank-dir``: the bank's own designs, each simulee started as the service would."""
     from lang_assess.bank.loader import load_bank
     from lang_assess.programme.rules import load_config
@@ -125,6 +138,7 @@ def _simulate_bank(args: argparse.Namespace, respond: Any) -> int:
     from lang_assess.programme.simulation import progress_prior
 
     bank = load_bank(args.bank_dir)
+    respond = _respond(args.respond_with, bank.params)
     config = load_config(Settings.from_env().config_file)
     cuts = CutScores.parse(args.cuts) if args.cuts else bank.cuts
     thetas, tracks = _simulees(args)

@@ -26,6 +26,7 @@ from lang_assess.engine.cat.design import TestDesign
 from lang_assess.engine.cat.select import ItemSelector, SympsonHetter
 from lang_assess.engine.cat.state import PreparedBank, TestState
 from lang_assess.engine.cat.stop import StandardErrorTarget
+from lang_assess.engine.irt.estimate import equivalent_normal_prior
 from lang_assess.engine.irt.models import item_information, paired_probabilities
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
@@ -123,7 +124,9 @@ class SimulationResult:
     ``exposure`` is (n,): the share of simulees who were given each item.
     ``items`` is (N, L) bank positions given, -1 padded.
     ``groups`` is (N,) str: each simulee's group (e.g. track) when the simulation had
-    groups, else None.
+    groups, else None.  ``prior_mean``/``prior_sd`` (N,) are the normal prior each test's
+    result is equivalent to (its own prior when normal; see
+    :meth:`~lang_assess.engine.cat.session.CATSession.equivalent_prior`).
     """
 
     true_theta: np.ndarray
@@ -136,6 +139,8 @@ class SimulationResult:
     items: np.ndarray
     cuts: CutScores | None = None
     groups: np.ndarray | None = None
+    prior_mean: np.ndarray | None = None
+    prior_sd: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -305,6 +310,7 @@ def simulate(
         sd[rows] = np.broadcast_to(np.asarray(
             d.prior_sd if prior_sd is None else prior_sd, float), (n_sim,))[rows]
     width = max(d.stop.max_items for d, *_ in plan)
+    eq_mean, eq_sd = mean.copy(), sd.copy()
     theta_hat, se, length = np.empty(n_sim), np.empty(n_sim), np.empty(n_sim, dtype=int)
     oracle_len = np.full(n_sim, np.nan)
     info_len = np.empty(n_sim)
@@ -319,6 +325,10 @@ def simulate(
             state = _run_tests(bank, d, true[part], mean[part], sd[part], rng, model,
                                progress, selected_counts, mask)
             theta_hat[part], se[part], length[part] = state.theta, state.se, state.length
+            if d.population_weight > 0:  # a mixed prior: the normal it acted as
+                eq_mean[part], eq_sd[part] = equivalent_normal_prior(
+                    state.log_lik, bank.grid, state.theta, state.se,
+                    (d.prior_mean, d.prior_sd))
             given[part, : state.items.shape[1]] = state.items
             if oracle:
                 oracle_len[part] = _oracle_lengths(params, d, bank, true[part], mean[part],
@@ -336,6 +346,8 @@ def simulate(
         items=given,
         cuts=cuts,
         groups=labels,
+        prior_mean=eq_mean,
+        prior_sd=eq_sd,
     )
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from lang_assess.engine.cat import CATSession, TestDesign, placement_design
 from lang_assess.engine.cat.routing import NON_READER, READER, Routing
+from lang_assess.engine.irt.estimate import normal_log_prior, posterior_mean_sd
 from lang_assess.engine.irt.models import paired_probabilities
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
@@ -154,16 +155,23 @@ def test_population_weight_lets_someone_far_from_their_track_through():
                - np.sqrt(np.mean((b.theta - near) ** 2))) < 0.05
 
 
+def measurement(theta, se, m0, s0):
+    """The Gaussian measurement that turns N(m0, s0²) into N(θ̂, SE²) (as the growth
+    chain reads it)."""
+    r = 1 / (1 / se**2 - 1 / s0**2)
+    return m0 + (theta - m0) * s0**2 / (s0**2 - se**2), r
+
+
 def test_equivalent_prior_turns_the_answers_measurement_into_the_posterior():
     design = dataclasses.replace(DESIGN, population_weight=0.3)
     for truth in (-2.6, 0.5):
         session, _, _ = take(truth, design=design)
         m0, s0 = session.equivalent_prior()
-        lik = np.exp(session._state.log_lik[0] - session._state.log_lik[0].max())
-        lik /= lik.sum()
+        # what the answers say, read through the design's wide prior N(0, 2²)
         grid = session._bank.grid
-        y = lik @ grid
-        r = lik @ (grid - y) ** 2
+        ref = posterior_mean_sd(session._state.log_lik, normal_log_prior(grid, 0.0, 2.0),
+                                grid)
+        y, r = measurement(ref.theta[0], ref.se[0], 0.0, 2.0)
         assert 1 / session.se**2 == pytest.approx(1 / s0**2 + 1 / r, rel=1e-6)
         assert session.theta == pytest.approx(session.se**2 * (m0 / s0**2 + y / r), abs=1e-6)
     plain, _, _ = take(-2.6, design=dataclasses.replace(DESIGN, population_weight=0.0))

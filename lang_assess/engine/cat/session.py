@@ -181,20 +181,17 @@ class CATSession:
         different normal for each person: tight for someone near their track, wide for
         someone far from it.  Whoever undoes the prior to recover the answers' own
         measurement (the growth chain, :func:`lang_assess.programme.growth.measurement`)
-        needs this one.  The answers' measurement is the mean and variance of their
-        likelihood on the grid; SD is capped at 1,000 (a prior that added nothing)."""
+        needs this one (:func:`~lang_assess.engine.irt.estimate.equivalent_normal_prior`,
+        which reads the answers through the design's own wide prior).
+        """
         if self.design.population_weight == 0 or self.n_operational == 0:
             return self.prior
-        grid = self._bank.grid
-        lik = np.exp(self._state.log_lik[0] - self._state.log_lik[0].max())
-        lik /= lik.sum()
-        y = float(lik @ grid)
-        r = float(lik @ (grid - y) ** 2)
-        precision = 1.0 / self.se**2 - 1.0 / max(r, 1e-12)
-        if precision <= 1e-6:
-            return self.theta, 1000.0
-        var0 = 1.0 / precision
-        return float(var0 * (self.theta / self.se**2 - y / r)), float(np.sqrt(var0))
+        from lang_assess.engine.irt.estimate import equivalent_normal_prior
+
+        mean, sd = equivalent_normal_prior(
+            self._state.log_lik, self._bank.grid, self._state.theta, self._state.se,
+            (self.design.prior_mean, self.design.prior_sd))
+        return float(mean[0]), float(sd[0])
 
     @property
     def theta(self) -> float:
