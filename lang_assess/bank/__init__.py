@@ -6,6 +6,7 @@
 - :mod:`~lang_assess.bank.params_csv` — parameter files ⇄ item parameters.
 - :mod:`~lang_assess.bank.versions` — publish / roll back parameter and cut versions.
 - :mod:`~lang_assess.bank.expert` — v0 parameters by the documented expert rule.
+- :mod:`~lang_assess.bank.literacy` — items that need no reading; the routing stage.
 - :mod:`~lang_assess.bank.report` — counts, information, thin places.
 - :mod:`~lang_assess.bank.qti` — IMS QTI 3.0 export and import.
 - :mod:`~lang_assess.bank.audio` — synthetic speech (espeak-ng).
