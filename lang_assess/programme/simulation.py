@@ -28,6 +28,7 @@ from lang_assess.programme.rules import (
     default_growth_prior,
     default_placement_prior,
     participant_flags,
+    placement_prior_from_results,
     placement_start,
     weekly_trend,
 )
@@ -97,12 +98,14 @@ def simulate_weekly(
     growth_mean: float | np.ndarray | None = None,
     growth_sd: float | np.ndarray | None = None,
     tracks: np.ndarray | None = None,
+    placement_priors: Mapping[int, PlacementPrior] | None = None,
 ) -> WeeklyResult:
     """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
 
     As the service runs them: with ``tracks`` (N,) in 1-3 each placement test starts as
-    :func:`placement_starts` says (the track's prior; ``placement`` may map a track, as
-    a string, to its design: the routed one for Track 1); each learner's trend starts
+    :func:`placement_starts` says (the track's prior, from ``placement_priors`` or the
+    config's default; ``placement`` may map a track, as a string, to its design: the
+    routed one for Track 1); each learner's trend starts
     from the placement result and the growth prior ``growth_mean``/``growth_sd``
     (scalars or (N,), logits a week; default the config's), each progress test starts
     from :func:`weekly_trend` of it and may not give an item the simulee saw in the last
@@ -127,7 +130,7 @@ def simulate_weekly(
                 mean, sd = designs[0].prior_mean, designs[0].prior_sd
                 res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
             else:
-                mean, sd, _ = placement_starts(tracks, config)
+                mean, sd, _ = placement_starts(tracks, config, placement_priors)
                 res = simulate(params, placement, true[:, 0], seed=seed, oracle=False,
                                prior_mean=mean, prior_sd=sd, groups=tracks)
             mean, sd = res.prior_mean, res.prior_sd  # as the service stores them
@@ -162,19 +165,22 @@ def simulate_programme(
     weeks: int = 20,
     stall_share: float = 0.0,
     placement_routed: TestDesign | None = None,
+    placement_priors: Mapping[int, PlacementPrior] | None = None,
 ) -> tuple[np.ndarray, WeeklyResult]:
     """One simulated intake (:func:`programme_cohort` with ``seed``) through
     :func:`simulate_weekly` (seed + 1), each learner on their track's growth prior from
     ``priors`` (track → prior; default: the config's), each placement test from its
-    track's placement prior (the config's defaults), Track 1 with ``placement_routed``
-    when given.  Returns (track (N,), result)."""
+    track's placement prior (``placement_priors``, e.g. :func:`track_placement_priors`
+    of an earlier intake; default the config's), Track 1 with ``placement_routed`` when
+    given.  Returns (track (N,), result)."""
     track, _, truth = programme_cohort(seed, n, weeks, stall_share=stall_share)
     mean = np.array([priors[t].mean for t in track]) if priors else None
     sd = np.array([priors[t].sd for t in track]) if priors else None
     if placement_routed is not None:
         placement = {"1": placement_routed, "2": placement, "3": placement}
     result = simulate_weekly(params, placement, progress, truth, seed=seed + 1,
-                             config=config, growth_mean=mean, growth_sd=sd, tracks=track)
+                             config=config, growth_mean=mean, growth_sd=sd, tracks=track,
+                             placement_priors=placement_priors)
     return track, result
 
 
@@ -195,6 +201,17 @@ def track_growth_priors(track: np.ndarray, result: WeeklyResult, config: Program
                                        default=default_growth_prior(config),
                                        min_learners=config.growth_min_learners)
             for t in (1, 2, 3)}
+
+
+def track_placement_priors(track: np.ndarray, result: WeeklyResult,
+                           config: ProgrammeConfig) -> dict[int, PlacementPrior]:
+    """Track → placement prior estimated from a simulated intake's placement results as
+    the service would (:func:`~lang_assess.programme.rules.placement_prior_from_results`,
+    the config's default below ``placement_min_learners``).  ``track`` (N,) in 1-3."""
+    return {t: placement_prior_from_results(
+        result.theta[track == t, 0], result.se[track == t, 0],
+        default_placement_prior(t, config), config.placement_min_learners)
+        for t in (1, 2, 3)}
 
 
 def move_up_flag_accuracy(

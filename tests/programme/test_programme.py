@@ -17,6 +17,7 @@ from lang_assess.programme.simulation import (
     programme_cohort,
     simulate_programme,
     track_growth_priors,
+    track_placement_priors,
 )
 
 CUTS = CutScores((-2.0, -1.0, 0.0, 1.0, 2.0))
@@ -71,10 +72,10 @@ def test_stalled_and_missed():
     assert not g.stalled and g.missed
 
 
-def run_intake(nb_bank, seed, priors=None):
+def run_intake(nb_bank, seed, priors=None, placement_priors=None):
     return simulate_programme(nb_bank.params, nb_bank.design("placement"),
                               nb_bank.design("progress"), seed=seed, config=CFG,
-                              priors=priors,
+                              priors=priors, placement_priors=placement_priors,
                               placement_routed=nb_bank.design("placement", routing=True))
 
 
@@ -94,10 +95,17 @@ def growth_priors(first_intake):
 
 
 @pytest.fixture(scope="module")
-def programme(nb_bank, growth_priors):
+def placement_priors(first_intake):
+    """Each track's placement prior, learnt from the first intake's 400 placements."""
+    return track_placement_priors(*first_intake, CFG)
+
+
+@pytest.fixture(scope="module")
+def programme(nb_bank, growth_priors, placement_priors):
     """The next 400 simulees, 20 weeks, with the growth priors learnt from the first
-    intake's first six weeks (the next intake arrives while they are that far)."""
-    return run_intake(nb_bank, 43, growth_priors[6])[1]
+    intake's first six weeks (the next intake arrives while they are that far) and the
+    placement priors learnt from its placements."""
+    return run_intake(nb_bank, 43, growth_priors[6], placement_priors)[1]
 
 
 def test_growth_priors_from_the_first_intake_tell_the_tracks_apart(first_intake,
@@ -121,12 +129,13 @@ def test_growth_priors_from_the_first_intake_tell_the_tracks_apart(first_intake,
                                                         abs=0.005)
 
 
-def test_growth_priors_from_data_make_weekly_estimates_more_accurate(programme, nb_bank):
+def test_growth_priors_from_data_make_weekly_estimates_more_accurate(programme, nb_bank,
+                                                                    placement_priors):
     """Same learners, same seeds: the default prior (one growth for all) lags fast
     learners; the tracks' priors from data cut the bias and catch more crossings, and
     CEFR accuracy stays within a point (priors from six weeks after a decision-stopped
     placement are rougher than they were: docs/decisions.md, issue 13)."""
-    default = run_intake(nb_bank, 43)[1]
+    default = run_intake(nb_bank, 43, None, placement_priors)[1]
     cuts = nb_bank.cuts
 
     def accuracy(r):
@@ -161,3 +170,24 @@ def test_move_up_flag_rarely_fires_falsely_and_catches_growth(programme, nb_bank
     assert two["share_caught"] >= 0.12  # 0.15 before issue 13's placement (measured 0.135)
     eight = move_up_flag_accuracy(programme, cuts, CFG, within_weeks=8)
     assert eight["share_caught"] >= 0.80  # 0.85 before (measured 0.834)
+
+
+def test_placement_priors_learnt_from_the_first_intake(first_intake, placement_priors,
+                                                       nb_bank):
+    """The first intake's placements replace the planning figures with its own tracks'
+    levels (programme_cohort starts Track 1 at N(-2.0, 0.6), not the default -2.6), and
+    the next intake's placement is more accurate for it (issue 13)."""
+    track, first = first_intake
+    for t in (1, 2, 3):
+        assert placement_priors[t].n == int(np.sum(track == t))
+        truth = first.true_theta[track == t, 0]
+        assert placement_priors[t].mean == pytest.approx(truth.mean(), abs=0.15)
+    assert placement_priors[1].mean > -2.4  # moved up from the default -2.6
+    default = run_intake(nb_bank, 43)[1]
+    learnt = run_intake(nb_bank, 43, None, placement_priors)[1]
+    cuts = nb_bank.cuts
+
+    def placed(r):
+        return np.mean(cuts.level_index(r.theta[:, 0]) == cuts.level_index(r.true_theta[:, 0]))
+
+    assert placed(learnt) > placed(default)
