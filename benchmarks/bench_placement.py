@@ -18,9 +18,9 @@ import time
 import numpy as np
 
 from lang_assess.bank.loader import load_bank
+from lang_assess.engine.answers import ResponseModel, with_calibration_error, with_guessing
 from lang_assess.engine.irt.models import category_probabilities
 from lang_assess.engine.irt.params import ItemParameters
-from lang_assess.engine.simulate import ResponseModel, with_calibration_error, with_guessing
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.simulation import placement_designs_compared, simulate_placement
 from lang_assess.psychometrics.calibrate import fit_mml

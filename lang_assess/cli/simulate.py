@@ -104,7 +104,7 @@ def _respond(path: str | None, params: ItemParameters) -> Any:
     if not path:
         return None
     from lang_assess.bank import read_params_csv
-    from lang_assess.engine.simulate import ResponseModel
+    from lang_assess.engine.answers import ResponseModel
     from lang_assess.errors import BankError
 
     try:

@@ -17,10 +17,11 @@ import numpy as np
 import pandas as pd
 
 from lang_assess.bank.loader import Bank
+from lang_assess.engine.answers import ResponseModel
 from lang_assess.engine.cat.design import TestDesign
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
-from lang_assess.engine.simulate import ResponseModel, SimulationResult, simulate
+from lang_assess.engine.simulate import SimulationResult, simulate
 from lang_assess.programme.growth import GrowthPrior, growth_prior_from_tests, start_trend
 from lang_assess.programme.rules import (
     PlacementPrior,

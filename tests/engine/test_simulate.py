@@ -96,7 +96,7 @@ def test_cefr_accuracy_is_reported_by_level():
 
 # ---- answers the scoring model did not produce (issue 13) --------------------------------
 def test_answers_from_the_scoring_parameters_are_the_default():
-    from lang_assess.engine.simulate import ResponseModel
+    from lang_assess.engine.answers import ResponseModel
 
     thetas = THETAS[:200]
     plain = simulate(BANK, placement_design(), thetas, seed=8, oracle=False)
@@ -109,7 +109,7 @@ def test_answers_from_the_scoring_parameters_are_the_default():
 def test_guessing_the_scoring_model_ignores_places_people_too_high():
     """Answers drawn with c = 0.25 on a bank scored as 2PL: the low end is placed a band
     too high; scored with the same c, it is not (same prior, centred on them)."""
-    from lang_assess.engine.simulate import ResponseModel, with_guessing
+    from lang_assess.engine.answers import ResponseModel, with_guessing
 
     thetas = np.random.default_rng(9).normal(-2.0, 0.4, 600)
     guessed = with_guessing(BANK, 0.25)
@@ -123,7 +123,7 @@ def test_guessing_the_scoring_model_ignores_places_people_too_high():
 
 
 def test_slips_pull_estimates_down():
-    from lang_assess.engine.simulate import ResponseModel
+    from lang_assess.engine.answers import ResponseModel
 
     thetas = THETAS[:400]
     slips = simulate(BANK, placement_design(), thetas, seed=10, oracle=False,
@@ -134,7 +134,7 @@ def test_slips_pull_estimates_down():
 
 
 def test_calibration_error_and_answer_models_are_matched_by_id():
-    from lang_assess.engine.simulate import ResponseModel, with_calibration_error
+    from lang_assess.engine.answers import ResponseModel, with_calibration_error
     from lang_assess.errors import BankError
 
     rng = np.random.default_rng(11)

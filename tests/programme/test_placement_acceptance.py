@@ -14,7 +14,7 @@ import pytest
 from support import REPO
 
 from lang_assess.bank.loader import load_bank
-from lang_assess.engine.simulate import ResponseModel, with_calibration_error
+from lang_assess.engine.answers import ResponseModel, with_calibration_error
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.simulation import simulate_placement
 

@@ -30,9 +30,10 @@ and nothing is imputed: a missing response simply has no entry in Y.
 See docs/psychometrics/calibration.md for the algorithm, its convergence rule and the
 standard errors.
 
-One module of ~750 lines on purpose: it is one algorithm (E-step, batched M-step, PX-EM
-acceleration, anchors, convergence and the cross-product SEs all work on the same
-indicator matrix and quadrature), and its parts are not used apart.
+One module of ~950 lines on purpose: it is one algorithm (E-step, batched M-steps for
+the exponential-family and the 3PL items, PX-EM acceleration, anchors, convergence and
+the cross-product SEs all work on the same indicator matrix and quadrature), and its
+parts are not used apart.
 """
 
 from __future__ import annotations
