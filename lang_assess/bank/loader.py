@@ -58,8 +58,12 @@ class Bank:
         c = self.config.cuts
         return CutScores(tuple(c.values), tuple(c.labels))
 
-    def design(self, name: str, **overrides: Any) -> TestDesign:
-        """The ``placement`` or ``progress`` test design configured in bank.yaml."""
+    def design(self, name: str, *, routing: bool = False, **overrides: Any) -> TestDesign:
+        """The ``placement`` or ``progress`` test design configured in bank.yaml.
+
+        ``routing`` adds the routing stage bank.yaml configures for the design (for
+        participants who may not read: :mod:`lang_assess.bank.literacy`); literacy tasks
+        then join the content mix with their configured share."""
         d = self.config.designs[name]  # type: ignore[index]
         maker = placement_design if name == "placement" else progress_design
         kwargs: dict[str, Any] = {
@@ -73,8 +77,19 @@ class Bank:
         }
         if d.confidence is not None:
             kwargs["confidence"] = d.confidence
+        if routing:
+            if d.routing is None or name != "placement":
+                raise ValueError(f"bank.yaml configures no routing for the {name} design")
+            from lang_assess.bank.literacy import routing_stage
+
+            stage = routing_stage([self.items[i] for i in self.item_ids], d.routing,
+                                  self.cuts)
+            kwargs["skill_targets"] = {**kwargs["skill_targets"],
+                                       "literacy": d.routing.literacy_share}
+            kwargs["routing"] = stage
         kwargs.update(overrides)
-        return dataclasses.replace(maker(**kwargs), prior_sd=d.prior_sd)
+        return dataclasses.replace(maker(**kwargs), prior_sd=d.prior_sd,
+                                   population_weight=d.population_weight)
 
 def _rel(path: Path, root: Path) -> str:
     try:

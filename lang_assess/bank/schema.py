@@ -6,6 +6,7 @@ content is authored and reviewed, parameters change with every calibration.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any, Literal
 
@@ -211,6 +212,27 @@ def _item_problems(item: Item) -> list[str]:
     return p
 
 
+class RoutingConfig(_Strict):
+    """The routing stage of the placement test (lang_assess/engine/cat/routing.py)."""
+
+    items: int = Field(default=4, ge=1)  # routing items (audio and pictures) first
+    cut: float | None = None  # reading threshold (logits); None: the pre-A1|A1 cut
+    literacy_share: float = Field(default=0.4, gt=0)  # literacy tasks' share for non-readers
+    # LASLLIAM-style literacy steps: cut scores on the θ scale and one label per step
+    literacy_steps: list[float] = Field(default_factory=lambda: [-3.0, -2.5, -2.0])
+    literacy_labels: list[str] = Field(default_factory=lambda: ["1", "2", "3", "4"])
+
+    @model_validator(mode="after")
+    def _steps(self) -> RoutingConfig:
+        v = self.literacy_steps
+        if any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError("field 'literacy_steps' must be strictly increasing")
+        if len(self.literacy_labels) != len(v) + 1:
+            raise ValueError(f"field 'literacy_labels' needs {len(v) + 1} labels for "
+                             f"{len(v)} literacy steps")
+        return self
+
+
 class DesignConfig(_Strict):
     """A test design as the bank configures it."""
 
@@ -222,6 +244,9 @@ class DesignConfig(_Strict):
     confidence: float | None = Field(default=None, gt=0, lt=1)
     prior_sd: float = Field(default=1.0, gt=0)
     pretest_items: int = Field(default=0, ge=0)  # unscored pretest items per test
+    # share of the design's prior N(0, prior_sd²) in a person's own prior (robustness)
+    population_weight: float = Field(default=0.0, ge=0, lt=1)
+    routing: RoutingConfig | None = None  # a routing stage, for those who may not read
 
 
 class CutConfig(_Strict):

@@ -137,7 +137,7 @@ def _export_params(args: argparse.Namespace) -> int:
 
 def _expert_params(args: argparse.Namespace) -> int:
     """Write ``params/<version>.csv`` for every item by the expert rule."""
-    from lang_assess.bank.expert import RULE, expert_parameters
+    from lang_assess.bank.expert import RULE, expert_parameters, model_name
     from lang_assess.bank.loader import load_bank
     from lang_assess.bank.params_csv import write_bank_params_csv
 
@@ -150,7 +150,8 @@ def _expert_params(args: argparse.Namespace) -> int:
     params = expert_parameters(items, bank.cuts)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_bank_params_csv(target, params,
-                          model=["gpcm" if it.max_score > 1 else "2pl" for it in items],
+                          model=[model_name(c, it.max_score)
+                                 for c, it in zip(params.c, items, strict=True)],
                           source=[RULE] * len(items), n=[0] * len(items))
     print(f"{target}: {len(items)} items")
     return 0
