@@ -38,7 +38,7 @@ def run(bank: Bank, seed: int, priors: dict[int, GrowthPrior] | None = None,
         ) -> tuple[np.ndarray, WeeklyResult]:
     return simulate_programme(bank.params, bank.design("placement"),
                               progress or bank.design("progress"), seed=seed, config=CONFIG,
-                              priors=priors, stall_share=stall_share)
+                              priors=priors, stall_share=stall_share, enemies=bank.enemies)
 
 
 def accuracy_row(name: str, result: WeeklyResult, cuts: CutScores) -> str:

@@ -10,13 +10,14 @@ Mapping (one ``qti-assessment-item`` per item, namespace ``imsqtiasi_v3p0``):
   ``qti-rubric-block``; the score is set by a person, so no response processing.
 - Right/wrong items use the standard ``match_correct`` response processing template.
 
-What QTI has no element for (skill, level, topic, author, review, the words an audio
-file speaks) travels in ``data-*`` attributes, which QTI 3.0 allows on body content, so
+What QTI has no element for (skill, level, topic, author, review, enemies, the words an
+audio file speaks) travels in ``data-*`` attributes, which QTI 3.0 allows on body content, so
 an export followed by an import gives back the same item.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -81,6 +82,10 @@ def item_to_qti(item: Item, language: str = "nb") -> str:
         value = getattr(item.review, name)
         if value is not None:
             body.set(f"data-review-{name}", value)
+    if item.review.changes:
+        body.set("data-review-changes", json.dumps(item.review.changes, ensure_ascii=False))
+    if item.enemies:
+        body.set("data-enemies", " ".join(item.enemies))
     _media(body, "stem", audio=item.stem_audio, image=item.image)
     _media(body, "transcript", audio=item.transcript)
     if item.passage is not None:
@@ -155,7 +160,9 @@ def qti_to_item(xml: str, source: str = "<qti>") -> Item:
         "review": Review(status=body.get("data-review-status", "draft"),
                          reviewer=body.get("data-review-reviewer"),
                          date=body.get("data-review-date"),
-                         note=body.get("data-review-note")),
+                         note=body.get("data-review-note"),
+                         changes=json.loads(body.get("data-review-changes", "[]"))),
+        "enemies": body.get("data-enemies", "").split(),
         "stem_audio": _audio(body, "stem"),
         "image": _image(body, "stem"),
         "transcript": _audio(body, "transcript"),

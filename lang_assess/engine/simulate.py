@@ -11,7 +11,7 @@ adaptive test on that bank).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -160,6 +160,7 @@ def simulate(
     selected_counts: np.ndarray | None = None,
     oracle: bool = True,
     blocked: np.ndarray | None = None,
+    enemies: Iterable[tuple[str, str]] = (),
 ) -> SimulationResult:
     """Run one simulated test per true ability in ``thetas`` (N,) logits.
 
@@ -169,7 +170,9 @@ def simulate(
     With ``oracle`` each simulee also takes the oracle test (same estimator, prior, stop
     rule and item pool; every item the most informative one left at the true θ; no
     content balancing or exposure control), whose length is ``oracle_length``.
-    ``blocked`` (N, n) bool marks items a simulee may not be given (e.g. seen lately).
+    ``blocked`` (N, n) bool marks items a simulee may not be given (e.g. seen lately);
+    ``enemies`` are pairs of item ids never given to the same simulee (as in the live test,
+    an item given blocks its enemies).
     """
     true = np.asarray(thetas, dtype=float).ravel()
     if true.size == 0 or not np.all(np.isfinite(true)):
@@ -177,7 +180,8 @@ def simulate(
     n_sim = true.size
     rng = np.random.default_rng(seed)
     oracle_rng = np.random.default_rng([seed, 1])
-    bank = design.prepare(params)
+    enemies = list(enemies)
+    bank = design.prepare(params, enemies)
     mean = np.broadcast_to(
         np.asarray(design.prior_mean if prior_mean is None else prior_mean, float), (n_sim,)
     )
@@ -205,7 +209,7 @@ def simulate(
             oracle_mask = outside[None, :] if mask is None else mask | outside[None, :]
             oracle_mask = np.broadcast_to(oracle_mask, (true[part].size, params.n_items))
             oracle_state = _run_tests(
-                oracle_design.prepare(params), oracle_design, true[part], mean[part],
+                oracle_design.prepare(params, enemies), oracle_design, true[part], mean[part],
                 sd[part], oracle_rng, blocked=oracle_mask,
             )
             oracle_len[part] = oracle_state.length

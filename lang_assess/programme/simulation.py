@@ -8,11 +8,13 @@ exactly as :class:`~lang_assess.programme.service.Service` starts it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from lang_assess.engine.cat.design import TestDesign
+from lang_assess.engine.cat.state import enemy_matrix
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
 from lang_assess.engine.simulate import simulate
@@ -88,13 +90,15 @@ def simulate_weekly(
     config: ProgrammeConfig,
     growth_mean: float | np.ndarray | None = None,
     growth_sd: float | np.ndarray | None = None,
+    enemies: Iterable[tuple[str, str]] = (),
 ) -> WeeklyResult:
     """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
 
     As the service runs them: each learner's trend starts from the placement result and
     the growth prior ``growth_mean``/``growth_sd`` (scalars or (N,), logits a week;
     default the config's), each progress test starts from :func:`weekly_trend` of it and
-    may not give an item the simulee saw in the last ``config.exclude_weeks`` weeks.
+    may not give an item the simulee saw in the last ``config.exclude_weeks`` weeks, nor
+    an enemy (``enemies``: pairs of item ids) of any item the simulee was ever given.
     """
     true = np.asarray(true_theta, dtype=float)
     n_sim, n_weeks = true.shape
@@ -107,10 +111,14 @@ def simulate_weekly(
     default = default_growth_prior(config)
     g_mean = default.mean if growth_mean is None else growth_mean
     g_sd = default.sd if growth_sd is None else growth_sd
+    enemies = list(enemies)
+    foes = enemy_matrix(params, enemies)
+    ever = np.zeros((n_sim, params.n_items), dtype=bool)  # items each simulee was given
     trend = None
     for w in range(n_weeks):
         if w == 0:
-            res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
+            res = simulate(params, placement, true[:, 0], seed=seed, oracle=False,
+                           enemies=enemies)
             mean, sd = placement.prior_mean, placement.prior_sd
             trend = start_trend(res.theta, res.se, g_mean, g_sd)
         else:
@@ -118,15 +126,19 @@ def simulate_weekly(
             recent = items[:, max(0, w - config.exclude_weeks) : w].reshape(n_sim, -1)
             rows, cols = np.nonzero(recent >= 0)
             blocked[rows, recent[rows, cols]] = True
+            if foes is not None:
+                blocked |= (ever.astype(np.float32) @ foes.astype(np.float32)) > 0
             trend = weekly_trend(trend, 1, config)
             mean, sd = trend.prior()
             res = simulate(params, progress, true[:, w], seed=seed + w, oracle=False,
-                           blocked=blocked, prior_mean=mean, prior_sd=sd)
+                           blocked=blocked, prior_mean=mean, prior_sd=sd, enemies=enemies)
             trend = trend.update(res.theta, res.se)
         theta[:, w], se[:, w], length[:, w] = res.theta, res.se, res.length
         growth[:, w], growth_se[:, w] = trend.growth, trend.growth_se
         prior_mean[:, w], prior_sd[:, w] = mean, sd
         items[:, w, : res.items.shape[1]] = res.items
+        rows, cols = np.nonzero(res.items >= 0)
+        ever[rows, res.items[rows, cols]] = True
     return WeeklyResult(true, theta, se, length, items, growth, growth_se, prior_mean,
                         prior_sd)
 
@@ -142,15 +154,17 @@ def simulate_programme(
     n: int = 400,
     weeks: int = 20,
     stall_share: float = 0.0,
+    enemies: Iterable[tuple[str, str]] = (),
 ) -> tuple[np.ndarray, WeeklyResult]:
     """One simulated intake (:func:`programme_cohort` with ``seed``) through
     :func:`simulate_weekly` (seed + 1), each learner on their track's growth prior from
-    ``priors`` (track → prior; default: the config's).  Returns (track (N,), result)."""
+    ``priors`` (track → prior; default: the config's), never given two ``enemies``.
+    Returns (track (N,), result)."""
     track, _, truth = programme_cohort(seed, n, weeks, stall_share=stall_share)
     mean = np.array([priors[t].mean for t in track]) if priors else None
     sd = np.array([priors[t].sd for t in track]) if priors else None
     result = simulate_weekly(params, placement, progress, truth, seed=seed + 1,
-                             config=config, growth_mean=mean, growth_sd=sd)
+                             config=config, growth_mean=mean, growth_sd=sd, enemies=enemies)
     return track, result
 
 
