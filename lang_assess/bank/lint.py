@@ -46,6 +46,7 @@ CHECKS: dict[str, str] = {
     "audio-gap": "error",  # stem audio says an option where the gap is
     "audio-key": "error",  # stem audio speaks the key the stem does not show
     "alt-text": "error",  # a picture's alt text names the answer
+    "picture-text": "error",  # a picture file carries a <title> or <text> (it may name it)
     "duplicate": "error",  # near-duplicate items that are not enemies
     "style": "error",  # house style (style.yaml)
     "words": "error",  # passage / transcript length outside the level's range
@@ -129,8 +130,9 @@ def read_style(root: Path) -> Style:
 
 
 def lint_bank(path: str | Path) -> LintReport:
-    """Lint a bank folder (validated first: a malformed bank raises :class:`BankError`)."""
-    bank = load_bank(path, skip=("params",))
+    """Lint a bank folder (validated first, parameters and media aside: a malformed bank
+    raises :class:`BankError`)."""
+    bank = load_bank(path, skip=("params", "media"))
     return lint(bank, read_style(Path(path)))
 
 
@@ -142,9 +144,11 @@ def lint(bank: Bank, style: Style) -> LintReport:
     report = LintReport(bank=str(bank.root))
     raw: list[tuple[str, str, str | None, str, str]] = []  # check, file, item, field, msg
     items = list(bank.items.values())
+    pictures: dict[str, bool] = {}  # file → carries words (read once)
     for it in items:
         f = files[it.id]
         raw += [(c, f, it.id, fld, m) for c, fld, m in _item_checks(it, cfg, style)]
+        raw += [(c, f, it.id, fld, m) for c, fld, m in _picture_words(it, bank.root, pictures)]
     raw += [(c, f"{name}/bank.yaml", None, fld, m)
             for c, fld, m in _level_checks(items, cfg, style, report.levels)]
     raw += [(c, files[i], i, fld, m) for c, i, fld, m in _duplicates(items, cfg)]
@@ -293,6 +297,24 @@ def _alt_texts(it: Item, style: Style) -> list[tuple[str, str, str]]:
             out.append(("alt-text", "image.alt",
                         f"names the key «{named[0].text}»: the picture's alt text gives the "
                         "answer"))
+    return out
+
+
+def _picture_words(it: Item, root: Path, seen: dict[str, bool]) -> list[tuple[str, str, str]]:
+    """Pictures whose SVG carries a <title> or <text>: the words travel to the browser
+    with the picture and may name the answer."""
+    out = []
+    shown = [("image", it.image)] + [(f"options[{o.id}].image", o.image) for o in it.options]
+    for fld, img in shown:
+        if img is None or not img.file.endswith(".svg"):
+            continue
+        if img.file not in seen:
+            path = root / img.file
+            text = path.read_text(encoding="utf-8") if path.is_file() else ""
+            seen[img.file] = bool(re.search(r"<(title|text|desc)\b", text))
+        if seen[img.file]:
+            out.append(("picture-text", f"{fld}.file", f"'{img.file}' carries words "
+                        "(<title>, <desc> or <text>) that reach the browser with it"))
     return out
 
 

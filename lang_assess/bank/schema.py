@@ -6,6 +6,7 @@ content is authored and reviewed, parameters change with every calibration.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
@@ -21,6 +22,11 @@ ItemType = Literal[
 CHOICE_TYPES = ("mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false")
 GAP = "___"
 ID_PATTERN = re.compile(r"^[a-z]{2,3}-(preA1|A1|A2|B1|B2|C1)-[a-z]{3}-\d{3}$")
+
+
+def _iso_date(value: Any) -> Any:
+    """YAML reads an unquoted 2026-12-01 as a date: keep it as its ISO text."""
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 class _Strict(BaseModel):
@@ -65,6 +71,8 @@ class Review(_Strict):
     date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     note: str | None = None
     changes: list[str] = Field(default_factory=list)  # what the review changed, one line each
+
+    _iso = field_validator("date", mode="before")(lambda v: _iso_date(v))
 
     @model_validator(mode="after")
     def _who_and_when(self) -> Review:
@@ -235,6 +243,8 @@ class RetiredItem(_Strict):
     date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
     reason: str = Field(min_length=1)
     replaced_by: list[str] = Field(default_factory=list)
+
+    _iso = field_validator("date", mode="before")(lambda v: _iso_date(v))
 
 
 class LintConfig(_Strict):
