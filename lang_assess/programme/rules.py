@@ -29,7 +29,8 @@ class ProgrammeConfig:
     track1_max_years: int = 6
     track3_min_years: int = 13
     bank: str = "nb"
-    exclude_weeks: int = 4
+    exclude_weeks: int = 8
+    max_exposure: float = 0.25
     expected_growth: float = 0.05
     growth_between_sd: float = 0.04
     level_drift_sd: float = 0.05

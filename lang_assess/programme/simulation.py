@@ -66,6 +66,25 @@ class WeeklyResult:
     prior_mean: np.ndarray | None = None
     prior_sd: np.ndarray | None = None
 
+    def given(self, n_items: int) -> np.ndarray:
+        """(N, W, n) bool: which items each simulee was given in each week's test."""
+        n_sim, n_weeks, _ = self.items.shape
+        out = np.zeros((n_sim, n_weeks, n_items), dtype=bool)
+        p, w, k = np.nonzero(self.items >= 0)
+        out[p, w, self.items[p, w, k]] = True
+        return out
+
+    def weekly_exposure(self, n_items: int) -> np.ndarray:
+        """(W, n): the share of each week's tests that gave each item."""
+        return self.given(n_items).mean(axis=0)
+
+    def enemy_meetings(self, pairs: np.ndarray, n_items: int) -> int:
+        """How many (simulee, enemy pair) there are where the simulee was given both items,
+        in any weeks; ``pairs`` is (m, 2) bank positions of a bank of ``n_items``."""
+        ever = self.given(n_items).any(axis=1)
+        pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+        return int(np.sum(ever[:, pairs[:, 0]] & ever[:, pairs[:, 1]]))
+
     def shortest_repeat_gap(self) -> float:
         """Fewest weeks between two administrations of one item to one simulee (inf: none)."""
         n_sim, n_weeks, _ = self.items.shape
