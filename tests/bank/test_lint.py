@@ -17,6 +17,8 @@ from lang_assess.bank.loader import load_bank
 BANK = REPO / "item_bank" / "nb"
 SCRIPT = Path(sys.executable).parent / "lang-assess"
 LEVELS = ("preA1", "A1", "A2", "B1", "B2")
+SKILL = {"rea": "reading", "lis": "listening", "voc": "vocabulary", "gra": "grammar",
+         "lit": "literacy"}
 
 
 @pytest.fixture(scope="module")
@@ -33,9 +35,7 @@ def copy(tmp_path):
 
 
 def path_of(root, item_id):
-    skill = {"rea": "reading", "lis": "listening", "voc": "vocabulary", "gra": "grammar",
-             "lit": "literacy"}[item_id.split("-")[2]]
-    return root / skill / f"{item_id}.yaml"
+    return root / SKILL[item_id.split("-")[2]] / f"{item_id}.yaml"
 
 
 def edit(root, item_id, change):
@@ -46,9 +46,15 @@ def edit(root, item_id, change):
 
 
 def found(report, check, item=None, field=None):
-    """Findings of one check (on one item and field when given)."""
-    return [f for f in report.findings if f.check == check
-            and (item is None or f.item == item) and (field is None or f.field == field)]
+    """Findings of one check (on one item and field when given); each names its file:
+    the item's own, or bank.yaml for a level's rate."""
+    out = [f for f in report.findings if f.check == check
+           and (item is None or f.item == item) and (field is None or f.field == field)]
+    for f in out:
+        expected = (f"nb/{SKILL[f.item.split('-')[2]]}/{f.item}.yaml" if f.item
+                    else "nb/bank.yaml")
+        assert f.file == expected, f
+    return out
 
 
 def items_of(root, level, types=("mc_text",), with_text=None):
@@ -86,7 +92,7 @@ def test_the_linter_finds_what_the_review_found_in_the_old_bank(tmp_path):
     """The bank as it was before the revision (git history) fails on the same counts the
     review reported: B1/B2 keys longest in 46 % / 43 % of text items, typography in the
     ordering items, the named enemy pairs."""
-    old = tmp_path / "old"
+    old = tmp_path / "nb"
     files = subprocess.run(["git", "-C", str(REPO), "ls-tree", "-r", "--name-only",
                             "d546623", "item_bank/nb"], capture_output=True, text=True)
     if files.returncode != 0:
