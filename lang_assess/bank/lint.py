@@ -76,8 +76,9 @@ class Finding:
 
 @dataclass(frozen=True)
 class Style:
-    """``style.yaml``: spelling rules (regex ``find`` → ``use``), hedge and absolute words,
-    and stopwords (ignored when an alt text is compared with the stem)."""
+    """``style.yaml``: spelling rules (regex ``find`` → ``use``; ``in``: all, written or
+    spoken fields), hedge and absolute words, and stopwords (ignored when an alt text is
+    compared with the stem)."""
 
     rules: tuple[dict[str, str], ...] = ()
     hedges: tuple[str, ...] = ()
@@ -121,6 +122,8 @@ def read_style(root: Path) -> Style:
         for k, r in enumerate(rules):
             if not {"find", "use"} <= set(r):
                 raise BankError(f"style.yaml: rule {k + 1}: needs 'find' and 'use'")
+            if r.get("in", "all") not in ("all", "written", "spoken"):
+                raise BankError(f"style.yaml: rule {k + 1}: 'in' is all, written or spoken")
             re.compile(r["find"])
     except (yaml.YAMLError, re.error, AttributeError, TypeError) as exc:
         raise BankError(f"{path}: {exc}") from None
@@ -322,8 +325,11 @@ def _fields(it: Item) -> list[tuple[str, str]]:
     """(field, text) of everything a participant reads or hears, but the intended
     wrong forms of grammar and vocabulary gap distractors."""
     out = [("stem", it.stem)]
-    if it.passage:
-        out.append(("passage", it.passage))
+    if it.body:  # imported markup: its words, not its tags
+        out.append(("body", re.sub(r"<[^>]*>", " ", it.body)))
+    for name in ("passage", "text"):  # text: the gap_match / hottext sentence
+        if getattr(it, name):
+            out.append((name, getattr(it, name)))
     for name in ("stem_audio", "transcript"):
         a = getattr(it, name)
         if a is not None:
@@ -337,13 +343,17 @@ def _fields(it: Item) -> list[tuple[str, str]]:
             out.append((f"options[{o.id}].image.alt", o.image.alt))
         if o.audio is not None:
             out.append((f"options[{o.id}].audio.text", o.audio.text))
+    out += [(f"targets[{t.id}].text", t.text) for t in it.targets if t.text]
     return out
 
 
 def _style(it: Item, style: Style) -> list[tuple[str, str, str]]:
     out = []
     for fld, text in _fields(it):
+        spoken = fld.endswith("audio.text") or fld == "transcript.text"
         for rule in style.rules:
+            if rule.get("in", "all") == ("written" if spoken else "spoken"):
+                continue
             for m in re.finditer(rule["find"], text):
                 out.append(("style", fld, f"has «{m.group(0)}»: write «{m.expand(rule['use'])}»"
                             + (f" ({rule['why']})" if rule.get("why") else "")))
@@ -444,7 +454,9 @@ def _option_set(it: Item) -> tuple[frozenset[str], str, bool]:
     if it.type == "ordering":
         return opts, "", True
     multi = sum(len(words(o.text)) for o in it.options if o.text) >= 2 * len(it.options)
-    key = norm(_key(it)) if it.key else ""
+    # the key names options in choice items; typed answers or pairs in the QTI types
+    shown = {o.id: norm(o) for o in it.options}
+    key = " | ".join(shown.get(k, k) for k in it.key)
     return opts, key, multi or it.type in ("mc_picture", "mc_audio")
 
 

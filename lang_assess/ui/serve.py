@@ -16,15 +16,22 @@ TEACHER_PAGE = "teacher.ipynb"
 
 
 def voila_command(notebook: Path, port: int, *, pool_size: int = 30,
-                  cull_idle_seconds: int = 900) -> list[str]:
-    """The Voila command line for one page on 127.0.0.1:``port``.
+                  cull_idle_seconds: int = 900, ip: str = "127.0.0.1",
+                  connection_dir: Path | None = None) -> list[str]:
+    """The Voila command line for one page on ``ip``:``port`` (loopback by default; a
+    private address when a proxy on another machine forwards to it).
 
-    ``pool_size`` preheated kernels (default 30: a class starts together; each holds the
-    bank, about 200 MB) absorb the import and bank loading before participants arrive.
+    ``pool_size`` preheated kernels (default 30: a class starts together) absorb the
+    import and bank loading before participants arrive.  The server takes exactly
+    ``port`` or fails (Voila would otherwise move to a nearby port the proxy does not
+    know).  ``connection_dir``: where its kernels' connection files go (so that a
+    supervisor can find a dead server's kernels); default the system's temporary folder.
     """
+    where = [f"--Voila.connection_dir_root={connection_dir}"] if connection_dir else []
     return [
         sys.executable, "-m", "voila", str(notebook),
-        f"--port={port}", "--no-browser", "--Voila.ip=127.0.0.1",
+        f"--port={port}", "--Voila.port_retries=0", "--no-browser", f"--Voila.ip={ip}",
+        *where,
         "--show_tracebacks=False", "--strip_sources=True",
         "--preheat_kernel=True", f"--pool_size={pool_size}",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",

@@ -1,10 +1,8 @@
 """Enough items for a year of weekly tests (issue 17, acceptance 4): counts per level and
 skill.  The 40-week simulation is in tests/programme/test_bank_simulation.py.
 
-The counts are reached only with the new items written alongside this revision (ids 101
-and up, in other branches): until they are merged the count tests are expected to fail.
-They are marked ``AWAITS_NEW_ITEMS`` (a strict xfail: once a level has its items, its test
-passes, the strict mark turns that into a failure, and the mark must go).
+The counts are reached with the new items written alongside this revision (ids 101 and
+up).
 """
 
 import pytest
@@ -17,9 +15,6 @@ CORE = ("reading", "listening", "vocabulary", "grammar")
 #: The issue's numbers: the bank's content_targets may ask for more, never for less.
 ISSUE_TARGETS = {"preA1": {"literacy": 60, "vocabulary": 40, "listening": 40},
                  **{lv: dict.fromkeys(CORE, 40) for lv in ("A1", "A2", "B1", "B2")}}
-AWAITS_NEW_ITEMS = pytest.mark.xfail(
-    strict=True, reason="issue 17: reached once the new items (ids 101+) are merged; "
-    "remove this mark then")
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +33,6 @@ def test_the_bank_targets_are_at_least_the_issues(bank):
             assert targets[level][skill] >= need, (level, skill)
 
 
-@AWAITS_NEW_ITEMS
 @pytest.mark.parametrize("level", list(ISSUE_TARGETS))
 def test_each_core_skill_has_its_items(bank, level):
     short = {sk: count(bank, level, sk) for sk, need in bank.config.content_targets[level].items()

@@ -5,9 +5,10 @@ import shutil
 import pytest
 import yaml
 from support import REPO
+from support.qti import empty_bank
 
 from lang_assess.bank.loader import load_bank
-from lang_assess.bank.qti import item_to_qti, qti_to_item
+from lang_assess.bank.qti import export_qti, import_qti
 from lang_assess.bank.report import bank_report, format_bank_report
 from lang_assess.errors import BankError
 
@@ -121,8 +122,14 @@ def test_the_report_counts_items_by_review_status(bank):
     assert f"reviewed {by_review['reviewed']}" in text and "retired" in text
 
 
-def test_enemies_and_review_changes_survive_qti(bank):
-    item = bank.items["nb-A2-rea-010"]
-    assert item.enemies and item.review.changes
-    back = qti_to_item(item_to_qti(item))
-    assert back == item
+def test_enemies_and_review_changes_survive_qti(bank, tmp_path):
+    """Through a QTI package (metadata in the manifest) into an empty bank: the pair is
+    still a pair there, with the reviewers' notes."""
+    a, b = NAMED_ENEMIES[0]
+    assert bank.items[a].enemies == [b] and bank.items[a].review.changes
+    export_qti([bank.items[a], bank.items[b]], BANK, tmp_path / "package")
+    target = empty_bank(tmp_path / "nb")
+    report = import_qti(tmp_path / "package", target)
+    assert report.problems == []
+    assert {it.id: it for it in report.imported} == {a: bank.items[a], b: bank.items[b]}
+    assert load_bank(target, skip=("params",)).enemies == [(a, b)]

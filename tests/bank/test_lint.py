@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 from support import REPO
+from support.qti import DEFAULTS, FOREIGN
 
 from lang_assess.bank.lint import lint_bank
 from lang_assess.bank.loader import load_bank
+from lang_assess.bank.qti import import_qti
 
 BANK = REPO / "item_bank" / "nb"
 SCRIPT = Path(sys.executable).parent / "lang-assess"
@@ -114,7 +116,7 @@ def test_the_linter_finds_what_the_review_found_in_the_old_bank(tmp_path):
                  ("nb-A2-rea-010", "nb-B1-rea-013"), ("nb-A1-lis-008", "nb-A2-lis-011")):
         assert (a, b) in pairs and (b, a) in pairs
     assert found(report, "audio-gap", "nb-A1-gra-014", "stem_audio.text")
-    assert found(report, "style", "nb-A2-lis-013")  # «14.30» among «14:15»
+    assert found(report, "style", "nb-A1-lis-018")  # «14:15» among «14.30»
     assert found(report, "style", "nb-A2-rea-006")  # «NAV» among «Nav»
 
 
@@ -237,11 +239,37 @@ def test_a_near_duplicate_is_found_on_both_items_until_they_are_enemies(copy):
 
 
 def test_house_style_names_the_field(copy):
-    edit(copy, "nb-A2-rea-002", lambda d: d.update(stem="Når må du ringe NAV før 14.15?"))
+    edit(copy, "nb-A2-rea-002", lambda d: d.update(stem="Når må du ringe NAV før 14:15?"))
     report = lint_bank(copy)
     hits = found(report, "style", "nb-A2-rea-002", "stem")
     assert any("«NAV»" in f.message and "«Nav»" in f.message for f in hits)
-    assert any("«14.15»" in f.message and "«14:15»" in f.message for f in hits)
+    assert any("«14:15»" in f.message and "«14.15»" in f.message for f in hits)
+
+
+def test_times_are_written_with_a_full_stop_and_spoken_in_words(copy):
+    """«14.15» on screen (Språkrådet), but speech synthesis reads the full stop aloud: a
+    time in digits in a text made into speech is named, in either form."""
+    edit(copy, "nb-A1-rea-003", lambda d: d["stem_audio"].update(
+        text="Du er på Holmen skole klokka 07.30. Når går neste buss?"))
+    edit(copy, "nb-A2-lis-008", lambda d: d["transcript"].update(
+        text=d["transcript"]["text"] + " Neste tog går 16:05."))
+    report = lint_bank(copy)
+    assert found(report, "style", "nb-A1-rea-003", "stem_audio.text")
+    assert found(report, "style", "nb-A2-lis-008", "transcript.text")
+    assert not found(report, "style", "nb-A1-rea-003", "stem")  # «07.30» shown: right
+    assert not found(report, "style", "nb-A2-lis-008", "options[A].text")
+
+
+def test_imported_items_of_every_qti_type_are_linted(copy):
+    """Items of the QTI types (typed answers, pairs, several keys, markup) go through every
+    check; their markup's words meet the house style."""
+    report = import_qti(FOREIGN, copy, defaults=DEFAULTS)
+    assert report.problems == []
+    by_type = {it.type: it.id for it in report.imported}
+    lint = lint_bank(copy)
+    assert found(lint, "style", by_type["mc_text"], "body")  # «08:15» in the stimulus
+    assert not [f for f in lint.errors if f.item in set(by_type.values())
+                and f.check != "style"]
 
 
 def test_a_passage_outside_the_level_range(copy):

@@ -27,6 +27,8 @@ class PreparedBank:
     exposure_k : (n,) float Sympson-Hetter exposure-control parameters (1 = no control)
     enemies : (n, n) bool, symmetric: items never given to the same person; None if
         the bank has none (recording an answer blocks the item's enemies)
+    route_pools : (3, n) bool routing, non-reader and reader pools of a design with a
+        routing stage (:mod:`lang_assess.engine.cat.routing`); None without one
     """
 
     params: ItemParameters
@@ -35,6 +37,7 @@ class PreparedBank:
     skill_code: np.ndarray
     exposure_k: np.ndarray
     enemies: np.ndarray | None = None
+    route_pools: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:

@@ -7,11 +7,13 @@ in the data folder, created on first use, in WAL mode.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -59,6 +61,32 @@ def migrate(engine: Engine) -> None:
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
+
+
+def head_revision() -> str:
+    """The newest migration's revision id, read from the migration files (no Alembic
+    import: a page kernel only needs to know whether its database is current)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revisions |= set(re.findall(r"^revision = ['\"]([^'\"]+)['\"]", text, re.M))
+        parents |= set(re.findall(r"^down_revision = ['\"]([^'\"]+)['\"]", text, re.M))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def ensure_current(engine: Engine) -> None:
+    """Migrate only when the database is not at the newest revision (Alembic, ~12 MB and a
+    second, is imported only then)."""
+    try:
+        with engine.connect() as conn:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        current = None
+    if current != head_revision():
+        migrate(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
