@@ -42,6 +42,7 @@ class WidgetPage:
         self.session = uuid.uuid4().hex
         self.ws: WebSocketClientConnection | None = None
         self.kernel_id = ""
+        self.errors: list[str] = []  # tracebacks and stderr the kernel sent
 
     # ---- connection ------------------------------------------------------------------
     async def open(self, timeout: float = 120) -> None:
@@ -139,6 +140,10 @@ class WidgetPage:
                 self.models.setdefault(content["comm_id"], {}).update(data.get("state", {}))
         elif msg["msg_type"] == "comm_close":
             self.models.pop(content.get("comm_id"), None)
+        elif msg["msg_type"] == "error" or (msg["msg_type"] == "stream"
+                                            and content.get("name") == "stderr"):
+            # what the kernel said went wrong (a callback's traceback), for failure messages
+            self.errors.append(content.get("text") or "\n".join(content.get("traceback", [])))
 
     async def settle(self, quiet: float = 0.4, timeout: float = 60) -> None:
         """Apply messages until the kernel has been idle and silent for ``quiet`` s."""

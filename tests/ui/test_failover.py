@@ -15,6 +15,7 @@ import asyncio
 import datetime as dt
 import http.cookiejar
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -138,7 +139,11 @@ class Participant:
                 if self.acknowledged >= 2:
                     halfway.set()
             else:
-                raise AssertionError(f"{self.code}: the test did not end")
+                shown = [page.models[m].get("description") for m in page.buttons()]
+                words = re.sub(r"<style>.*?</style>|<[^>]+>", " ", page.text(), flags=re.S)
+                raise AssertionError(f"{self.code}: the test did not end; buttons {shown}; "
+                                     f"page {' '.join(words.split())[:300]!r}; "
+                                     f"kernel said {page.errors[-3:]!r}")
         finally:
             await page.close()
 
