@@ -20,7 +20,7 @@ from lang_assess.bank.lint import lint_bank
 from lang_assess.bank.loader import load_bank
 from lang_assess.engine.simulate import simulate
 from lang_assess.programme.rules import load_config
-from lang_assess.programme.simulation import programme_cohort, simulate_weekly
+from lang_assess.programme.simulation import programme_cohort, simulate_programme
 
 BANK = "item_bank/nb"
 WEEKS = 40
@@ -50,8 +50,11 @@ def main() -> None:
                       if a in index and b in index]).reshape(-1, 2)
     _, _, truth = programme_cohort(81, n=400, weeks=WEEKS + 1)
     start = time.perf_counter()
-    result = simulate_weekly(bank.params, bank.design("placement"), bank.design("progress"),
-                             truth, seed=82, config=config, enemies=bank.enemies)
+    # placement as the service starts it: the track's prior, Track 1 routed
+    _, result = simulate_programme(
+        bank.params, bank.design("placement"), bank.design("progress"), seed=81,
+        config=config, n=400, weeks=WEEKS + 1,
+        placement_routed=bank.design("placement", routing=True), enemies=bank.enemies)
     took = time.perf_counter() - start
     exposure = result.weekly_exposure(bank.params.n_items)[1:]
     err = result.theta[:, 1:] - truth[:, 1:]

@@ -10,7 +10,11 @@ from support import REPO
 from lang_assess.bank.loader import load_bank
 from lang_assess.engine.simulate import simulate
 from lang_assess.programme.rules import load_config
-from lang_assess.programme.simulation import programme_cohort, simulate_weekly
+from lang_assess.programme.simulation import (
+    programme_cohort,
+    simulate_programme,
+    simulate_weekly,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -90,17 +94,21 @@ def test_forty_weekly_tests_never_give_one_person_two_enemies(bank):
 
 
 def test_weekly_supply_for_forty_weeks(bank):
-    """Acceptance 4, the simulation: 400 learners of the three tracks, a placement test and
-    40 weekly tests: no learner meets an item again within eight weeks, no item goes to
-    more than the weekly cap of a week's tests, and every test gets its minimum length."""
+    """Acceptance 4, the simulation: 400 learners of the three tracks, a placement test
+    started as the service starts it (the track's prior, Track 1 routed) and 40 weekly
+    tests: no learner meets an item again within eight weeks, no item goes to more than
+    the weekly cap of a week's tests, every test gets its minimum length, and no learner
+    gets both items of an enemy pair."""
     config = load_config()
     assert config.exclude_weeks >= 8
-    _, _, truth = programme_cohort(71, n=400, weeks=41)
-    result = simulate_weekly(bank.params, bank.design("placement"), bank.design("progress"),
-                             truth, seed=72, config=config, enemies=bank.enemies)
+    _, result = simulate_programme(
+        bank.params, bank.design("placement"), bank.design("progress"), seed=71,
+        config=config, n=400, weeks=41, placement_routed=bank.design("placement", routing=True),
+        enemies=bank.enemies)
     assert result.shortest_repeat_gap() > 8
     assert result.weekly_exposure(bank.params.n_items)[1:].max() <= config.max_exposure
     assert np.all(result.length[:, 1:] >= bank.design("progress").stop.min_items)
+    assert result.enemy_meetings(enemy_positions(bank), bank.params.n_items) == 0
 
 
 def test_weekly_tests_never_repeat_an_item_within_four_weeks(bank):
