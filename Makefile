@@ -57,6 +57,7 @@ lint: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/lang-assess bank validate item_bank/nb
+	$(BIN)/lang-assess bank lint item_bank/nb
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) system-deps

@@ -38,7 +38,8 @@ class ProgrammeConfig:
     placement_min_learners: int = 30
     settled_months: int = 12
     bank: str = "nb"
-    exclude_weeks: int = 4
+    exclude_weeks: int = 8
+    max_exposure: float = 0.25
     expected_growth: float = 0.05
     growth_between_sd: float = 0.04
     level_drift_sd: float = 0.05

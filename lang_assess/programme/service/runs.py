@@ -158,6 +158,7 @@ class RunsMixin(AccessMixin):
         seed = int(self._seeds.integers(2**31))
         known = set(params.ids.tolist())
         pretest = [i for i in self.bank.pretest_ids if i not in known]
+        enemies = self.bank.enemies
         if kind == "placement":
             start = placement_start(
                 p.track, self._placement_prior(db, p.cohort.organisation_id, p.track),
@@ -165,15 +166,20 @@ class RunsMixin(AccessMixin):
             if start.routing and "placement_routed" in self._designs:
                 design = self._designs["placement_routed"]
             return CATSession(params, design, seed=seed, prior_mean=start.mean,
-                              prior_sd=start.sd, pretest=pretest)
+                              prior_sd=start.sd, pretest=pretest, enemies=enemies)
         mean, sd = self._weekly_trend(db, p, week).prior()
         mean, sd = float(mean), float(sd)
         since = week - self.config.exclude_weeks
-        seen = db.scalars(
-            select(Response.item_id).join(TestRun, TestRun.id == Response.session_id)
-            .where(TestRun.participant_id == p.id, TestRun.week >= since)).all()
+        seen = db.execute(
+            select(Response.item_id, TestRun.week)
+            .join(TestRun, TestRun.id == Response.session_id)
+            .where(TestRun.participant_id == p.id)).all()
+        ever = {i for i, _ in seen}
+        # the recent items, and the enemies of every item this person was ever given
+        exclude = {i for i, w in seen if w >= since}
+        exclude |= {b for a, b in enemies if a in ever} | {a for a, b in enemies if b in ever}
         return CATSession(params, design, seed=seed, prior_mean=mean, prior_sd=sd,
-                          exclude=set(seen), pretest=pretest)
+                          exclude=exclude, pretest=pretest, enemies=enemies)
 
     def _weekly_trend(self, db: Session, p: Participant, week: int) -> Trend:
         """The trend a progress test in ``week`` starts from: the last finished test's,
