@@ -34,6 +34,9 @@ def voila_command(notebook: Path, port: int, *, pool_size: int = 30,
         *where,
         "--show_tracebacks=False", "--strip_sources=True",
         "--preheat_kernel=True", f"--pool_size={pool_size}",
+        # a busy machine can take more than nbclient's 4 s to send a cell's outputs; the
+        # page would then render without its widget, for good (seen at load 70)
+        "--VoilaExecutor.iopub_timeout=120",
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
         "--MappingKernelManager.cull_interval=60",
         "--MappingKernelManager.cull_connected=False",

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 from support import needs
 from support.browser import CHROMIUM, chromium, free_port
@@ -147,11 +148,18 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
     reloaded = False
 
     def login() -> None:
-        page.goto(base)
-        page.click(".la-lang-nb")
-        page.fill(".la-code input", code)
-        page.click("button.mod-primary")
-        page.wait_for_selector(".la-progress, text=Trykk på sola.")
+        # a page whose server dies while it loads never shows: reload, as a person would
+        for _attempt in range(5):
+            try:
+                page.goto(base)
+                page.click(".la-lang-nb", timeout=120_000)
+                page.fill(".la-code input", code, timeout=60_000)
+                page.click("button.mod-primary", timeout=60_000)
+                page.wait_for_selector(".la-progress, :text('Trykk på sola.')", timeout=120_000)
+                return
+            except PlaywrightTimeout:
+                continue
+        raise AssertionError(f"{code}: the page never let this participant in")
 
     login()
     while not page.query_selector(".la-end"):
