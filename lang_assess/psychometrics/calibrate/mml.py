@@ -341,11 +341,7 @@ def _anchors(
 
 def _prepare(resp: Responses, is_fixed: np.ndarray, anchor: ItemParameters | None) -> _Data:
     """Check every item can be estimated and build the indicator matrices."""
-    given = resp.administered
-    keep = given.any(axis=1)  # persons without a response carry no information
-    rows, cols = np.nonzero(given[keep])  # row-major: responses sorted by person
-    score = resp.matrix[keep][rows, cols].astype(np.int32)
-    rows, cols = rows.astype(np.int32), cols.astype(np.int32)
+    rows, cols, score, n_persons = resp.answered()  # sorted by person
     k = resp.max_score.copy()
     if anchor is not None:
         k[is_fixed] = anchor.n_steps
@@ -376,7 +372,6 @@ def _prepare(resp: Responses, is_fixed: np.ndarray, anchor: ItemParameters | Non
     if problems:
         raise DataError([*problems, "leave these items out, or give them as fixed anchors"])
 
-    n_persons = int(keep.sum())
     shape = (n_persons, resp.n_items * n_cat)
     slot = flat  # column of each response in Y: item · C + score
     if rows.size > DENSE_ABOVE * n_persons * resp.n_items:  # dense: BLAS products
