@@ -6,7 +6,10 @@ first ``routing`` items at random (a routing block), then each next item the unu
 nearest to the person's provisional EAP (from their own answers so far, on a grid) plus
 N(0, noise²) — a randomesque exposure control.  Selection uses observed answers and random
 numbers only, never the true θ, so the missing answers are ignorable (MAR), as in a real
-CAT.  Persons are simulated in blocks, so memory is O(block × items + answers).
+CAT.  The selector scores with the bank as it stands, which is not the truth: its a and b
+carry calibration error (``bank_error``), and with ``guessing`` the answers come from a 3PL
+while the selector assumes a 2PL.  Persons are simulated in blocks, so memory is
+O(block × items + answers).
 """
 
 from __future__ import annotations
@@ -58,22 +61,26 @@ def adaptive_year(
     lengths: tuple[int, int] = (50, 100),
     routing: int = 5,
     noise: float = 0.7,
+    bank_error: float = 0.3,
     block: int = 10_000,
 ) -> AdaptiveYear:
     """Simulate ``n_persons`` × ``n_items`` adaptive answers (2PL, or 3PL with ``guessing``).
 
-    θ ~ N(0, 1); test length per person uniform on ``lengths`` (inclusive).  Returns the
+    θ ~ N(0, 1); test length per person uniform on ``lengths`` (inclusive).  The selector's
+    bank has b + N(0, bank_error²) and a · lognormal(0, (bank_error / 2)²).  Returns the
     answers in long form (about ``n_persons · mean(lengths)`` of them).
     """
     rng = np.random.default_rng(seed)
     a, b, c = true_items(n_items, rng, guessing=guessing)
     theta = rng.standard_normal(n_persons)
-    order = np.argsort(b)
-    b_sorted = b[order]
+    a_bank = a * rng.lognormal(0.0, bank_error / 2, n_items)
+    b_bank = b + rng.normal(0.0, bank_error, n_items) if bank_error > 0 else b
+    order = np.argsort(b_bank)
+    b_sorted = b_bank[order]
     grid = np.linspace(-4.5, 4.5, 46)
-    # the selector's provisional EAP uses a 2PL with the true a, b (any MAR rule will do)
-    log_p1 = np.log(expit(a[:, None] * (grid - b[:, None])))  # (I, G)
-    log_p0 = np.log(expit(-a[:, None] * (grid - b[:, None])))
+    # the selector's provisional EAP: a 2PL with the bank's (erroneous) a, b
+    log_p1 = np.log(expit(a_bank[:, None] * (grid - b_bank[:, None])))  # (I, G)
+    log_p0 = np.log(expit(-a_bank[:, None] * (grid - b_bank[:, None])))
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     window = np.arange(-32, 32)
     for lo in range(0, n_persons, block):

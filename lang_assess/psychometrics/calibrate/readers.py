@@ -17,7 +17,7 @@ count).
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -114,9 +114,11 @@ def _read_long(path: Path, header_line: int,
 
 
 def _collect(blocks: Iterator[tuple[np.ndarray, ...]],
-             max_score: int | Mapping[str, int] | None, *, careful: bool) -> Responses:
+             max_score: int | Mapping[str, int] | None, *, careful: bool,
+             unit: str = "line") -> Responses:
     """Check the blocks and build the Responses; ``careful=False`` raises _Redo at the
-    first problem instead of describing it."""
+    first problem instead of describing it.  Problems name answers by ``unit`` and the
+    block's ``lines``."""
     persons: dict[str, int] = {}
     items: dict[str, int] = {}
     parts: list[tuple[np.ndarray, ...]] = []
@@ -132,10 +134,11 @@ def _collect(blocks: Iterator[tuple[np.ndarray, ...]],
         counts[kind] = counts.get(kind, 0) + total
 
     for block in blocks:
-        parts.append(_check_block(block, persons, items, max_score, note))
+        parts.append(_check_block(block, persons, items, max_score, note, unit))
     n = sum(part[0].size for part in parts)
     if n == 0:
-        note("empty", np.ones(1, bool), lambda k: "no answers in the file (only the header)")
+        note("empty", np.ones(1, bool), lambda k: "no answers in the file (only the header)"
+             if unit == "line" else "no answers")
     p, i, s = (np.concatenate([part[k] for part in parts]) if parts
                else np.zeros(0, np.int32) for k in range(3))
     lines = np.concatenate([part[3] for part in parts]) if careful and parts else None
@@ -144,7 +147,7 @@ def _collect(blocks: Iterator[tuple[np.ndarray, ...]],
     item_ids = np.asarray(list(items), dtype=str)
     try:
         built = _answers(person_ids, item_ids, p, i, s,
-                         (lambda k: f"line {lines[k]}") if careful else (lambda k: ""))
+                         (lambda k: f"{unit} {lines[k]}") if careful else (lambda k: ""))
     except DataError as exc:  # repeated (person, item) pairs
         if not careful:
             raise _Redo from None
@@ -203,6 +206,56 @@ def _csv_blocks(path: Path, header_line: int) -> Iterator[tuple[np.ndarray, ...]
                    np.asarray(lines, dtype=np.int64))
 
 
+def read_answer_blocks(
+    blocks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+    *, max_score: int | Mapping[str, int] | None = None,
+) -> Responses:
+    """Responses from (person, item, score) column blocks, e.g.
+    ``Service.calibration_answer_blocks`` (the database) or the chunks of a Parquet or CSV
+    reader.
+
+    Each block's ids are factorised on their own and mapped onto the ids met so far, so
+    memory is the answers as int32 plus one block, never a persons × items matrix or a
+    frame of every row.
+
+    Parameters
+    ----------
+    blocks : iterable of ((n,) person ids, (n,) item ids, (n,) scores)
+        Ids as str or int (compared as text); scores whole numbers ≥ 0 (numbers or text).
+    max_score : optional int or mapping item → int
+        As in :func:`read_responses_csv`.
+
+    Raises
+    ------
+    DataError
+        Listing every problem with its row (1 = the first answer of the first block),
+        person, item and value: empty ids, bad scores, scores above ``max_score``,
+        repeated (person, item) pairs.
+    """
+    def numbered() -> Iterator[tuple[np.ndarray, ...]]:
+        start = 1
+        for person, item, score in blocks:
+            n = len(score)
+            if not len(person) == len(item) == n:
+                raise DataError(f"rows {start}..: a block's person, item and score columns "
+                                "differ in length")
+            score = np.asarray(score)
+            value = (score if score.dtype.kind in "iubf"
+                     else np.asarray([_number(str(v)) for v in score.tolist()], dtype=float))
+            text = None if score.dtype.kind in "iubf" else np.asarray(
+                ["" if v is None else str(v).strip() for v in score.tolist()], dtype=object)
+            yield (np.asarray(person), np.asarray(item), value, text,
+                   np.arange(start, start + n, dtype=np.int64))
+            start += n
+
+    return _collect(numbered(), max_score, careful=True, unit="row")
+
+
+def _shown(value: float) -> str:
+    """A number as a problem shows it: 1, 0.5, nan."""
+    return f"{value:g}"
+
+
 def _number(text: str) -> float:
     """A cell as a float; NaN when it is not a number."""
     try:
@@ -213,7 +266,7 @@ def _number(text: str) -> float:
 
 def _check_block(block: tuple[np.ndarray, ...], persons: dict[str, int],
                  items: dict[str, int], max_score: int | Mapping[str, int] | None,
-                 note: Callable[..., None]) -> tuple[np.ndarray, ...]:
+                 note: Callable[..., None], unit: str = "line") -> tuple[np.ndarray, ...]:
     """Check one block; return its good answers as int32 (person, item, score) with the
     file's person and item numbers (``persons``/``items`` grow as ids appear), and their
     lines.  Problems go to ``note(kind, mask, describe)``."""
@@ -226,10 +279,10 @@ def _check_block(block: tuple[np.ndarray, ...], persons: dict[str, int],
                    dtype=np.int32)[i_local]
 
     def where(k: int) -> str:
-        return f"line {lines[k]}, person '{p_ids[p_local[k]]}', item '{i_ids[i_local[k]]}'"
+        return f"{unit} {lines[k]}, person '{p_ids[p_local[k]]}', item '{i_ids[i_local[k]]}'"
 
     good = np.ones(p.size, dtype=bool)
-    if text is not None:
+    if text is not None and unit == "line":  # the csv module's blocks mark ragged rows
         ragged = np.char.endswith(text.astype(str), " cells")
         note("rows with too many cells", ragged, lambda k: f"line {lines[k]}, person "
              f"'{p_ids[p_local[k]]}': {text[k]} but the header has 3")
@@ -237,18 +290,22 @@ def _check_block(block: tuple[np.ndarray, ...], persons: dict[str, int],
     for kind, local, ids in (("person", p_local, p_ids), ("item", i_local, i_ids)):
         empty = good & (np.char.str_len(ids) == 0)[local]
         note(f"rows without a {kind} id", empty,
-             lambda k, kind=kind: f"line {lines[k]}: empty {kind} id")
+             lambda k, kind=kind: f"{unit} {lines[k]}: empty {kind} id")
         good &= ~empty
+
+    def shown(k: int) -> str:  # the cell as written; from a database, the value
+        return str(text[k]) if text is not None else _shown(float(value[k]))
+
     score = _whole_scores(value)
     bad = good & (score < 0)
-    note("bad scores", bad, lambda k: f"{where(k)}: value {text[k]!r} is not a whole score "
-         "≥ 0" + ("" if text[k] else " (a row is an answer: leave out the items not "
-                  "answered)"))
+    note("bad scores", bad, lambda k: f"{where(k)}: value {shown(k)!r} is not a whole score "
+         "≥ 0" + ("" if shown(k) not in ("", "nan") else " (a row is an answer: leave out "
+                  "the items not answered)"))
     good &= ~bad
     if max_score is not None:
         limit = _limits(i_ids, max_score)[i_local]
         over = good & (limit >= 0) & (score > limit)
-        note("scores above the maximum", over, lambda k: f"{where(k)}: score {text[k]} is "
+        note("scores above the maximum", over, lambda k: f"{where(k)}: score {shown(k)} is "
              f"above the item's maximum {limit[k]}")
         good &= ~over
     if good.all():
