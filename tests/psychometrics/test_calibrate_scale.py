@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from support.adaptive_data import adaptive_year
 
 from lang_assess.psychometrics.calibrate import (
     DataError,
@@ -19,7 +20,6 @@ from lang_assess.psychometrics.calibrate import (
     read_responses_csv,
     readers,
 )
-from tests.support.adaptive_data import adaptive_year
 
 WIDE = "person,q1,q2,q3\np1,1,,2\np2,0,1,\np3,,NA,0\n"
 LONG = "person,item,score\np1,q1,1\np1,q3,2\np2,q1,0\n\np2,q2,1\np3,q3,0\n"
