@@ -112,11 +112,21 @@ def machine() -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    """Make the data sets, fit each case in its own process, print Markdown."""
-    loads = []
-    rows = []
+    """Make the data sets, fit each case in its own process, print Markdown (a row as
+    soon as its case is done, so a long run on a busy machine shows what it has)."""
+    loads = [os.getloadavg()[0]]
+    print(f"## Calibration at national scale — {dt.date.today()}, {machine()}\n")
+    print(f"`benchmarks/bench_calibration_scale.py` ({args.persons:,} persons × "
+          f"{args.items:,} items, adaptive, n_quad {args.n_quad}, standard errors on). "
+          f"Recovery on items with ≥ {MIN_ANSWERS} answers. Times are wall seconds with "
+          "the process's CPU seconds (user + system, all threads) in brackets: on a shared "
+          "machine the wall time includes waiting for a core.\n")
+    print("| case | answers | read CSV s | fit s | total s | iterations | peak RSS MiB "
+          "| items kept | r(a) | RMSE a | r(b) | RMSE b | RMSE c | load |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+          "| ---: | --- |", flush=True)
+    made: dict[bool, tuple[Path, dict]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        made: dict[bool, tuple[Path, dict]] = {}
         for name in args.models:
             guessing, model = CASES[name]
             if guessing not in made:
@@ -124,43 +134,33 @@ def run(args: argparse.Namespace) -> None:
                 where.mkdir()
                 out = subprocess.run(
                     [sys.executable, __file__, "--make", str(int(guessing)), "--data",
-                     str(where), "--persons", str(args.persons), "--items", str(args.items)],
+                     str(where), "--persons", str(args.persons), "--items", str(args.items),
+                     "--seed", str(args.seed)],
                     cwd=REPO, check=True, capture_output=True, text=True)
                 made[guessing] = (where, json.loads(out.stdout.strip().splitlines()[-1]))
             where, info = made[guessing]
-            loads.append(os.getloadavg()[0])
+            before = os.getloadavg()[0]
             proc = subprocess.run(
                 [sys.executable, __file__, "--fit", model, "--data", str(where),
                  "--n-quad", str(args.n_quad)],
                 cwd=REPO, check=True, stdout=subprocess.PIPE, text=True)
-            loads.append(os.getloadavg()[0])
+            after = os.getloadavg()[0]
+            loads += [before, after]
             res = json.loads(proc.stdout.strip().splitlines()[-1])
-            truth = dict(np.load(where / "truth.npz"))
-            rows.append((name, info, res, recovery(res, truth)))
-    print(f"## Calibration at national scale — {dt.date.today()}, {machine()}\n")
-    print(f"`benchmarks/bench_calibration_scale.py` ({args.persons:,} persons × "
-          f"{args.items:,} items, adaptive, n_quad {args.n_quad}, standard errors on; "
-          f"1-min load average {min(loads):.1f}–{max(loads):.1f} on "
-          f"{os.cpu_count()} cores). Recovery on items with ≥ {MIN_ANSWERS} answers.\n")
-    print("Times are wall seconds, with the process's CPU seconds (user + system, all "
-          "threads) in brackets: on a shared machine the wall time includes waiting for a "
-          "core.\n")
-    print("| case | answers | read CSV s | fit s | total s | iterations | peak RSS MiB "
-          "| items kept | r(a) | RMSE a | r(b) | RMSE b | RMSE c |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
-          "| ---: |")
-    for name, info, res, rec in rows:
-        print(f"| {name} | {info['answers']:,} | {res['read_s']:.1f} ({res['read_cpu']:.1f}) | "
-              f"{res['fit_s']:.1f} ({res['fit_cpu']:.1f}) | "
-              f"{res['read_s'] + res['fit_s']:.1f} ({res['read_cpu'] + res['fit_cpu']:.1f}) | "
-              f"{res['iterations']}"
-              f"{'' if res['converged'] else ' (not converged)'} | {res['rss_mib']:.0f} | "
-              f"{rec['items_kept']} / {rec['items']} | {rec['r_a']:.3f} | "
-              f"{rec['rmse_a']:.3f} | {rec['r_b']:.4f} | {rec['rmse_b']:.3f} | "
-              f"{rec['rmse_c']:.3f} |")
-    made_text = ", ".join(f"{info['simulate_s']:.0f} s to simulate, {info['csv_mib']:.0f} "
+            rec = recovery(res, dict(np.load(where / "truth.npz")))
+            print(f"| {name} | {info['answers']:,} | {res['read_s']:.1f} ({res['read_cpu']:.1f})"
+                  f" | {res['fit_s']:.1f} ({res['fit_cpu']:.1f}) | "
+                  f"{res['read_s'] + res['fit_s']:.1f} ({res['read_cpu'] + res['fit_cpu']:.1f})"
+                  f" | {res['iterations']}{'' if res['converged'] else ' (not converged)'} | "
+                  f"{res['rss_mib']:.0f} | {rec['items_kept']} / {rec['items']} | "
+                  f"{rec['r_a']:.3f} | {rec['rmse_a']:.3f} | {rec['r_b']:.4f} | "
+                  f"{rec['rmse_b']:.3f} | {rec['rmse_c']:.3f} | {before:.1f}–{after:.1f} |",
+                  flush=True)
+    made_text = "; ".join(f"{info['simulate_s']:.0f} s to simulate, {info['csv_mib']:.0f} "
                           "MiB CSV" for _, info in made.values())
-    print(f"\n(data made once per kind: {made_text})")
+    print(f"\nData made once per kind ({made_text}). 1-min load average on "
+          f"{os.cpu_count()} cores: {min(loads):.1f}–{max(loads):.1f} (load column: before "
+          "and after each fit).")
 
 
 def main() -> None:
