@@ -53,6 +53,7 @@ def test_a_long_csv_is_recognised_by_its_header_and_fits_as_the_wide_one(tmp_pat
     order = est_l.index_of(est_w.ids)
     np.testing.assert_allclose(est_l.b[order], est_w.b, atol=1e-6)
     np.testing.assert_allclose(est_l.a[order], est_w.a, atol=1e-6)
+    assert np.corrcoef(est_w.b, truth.subset(truth.index_of(est_w.ids)).b)[0, 1] > 0.98
     bad = tmp_path / "bad_long.csv"
     bad.write_text("person,item,score\np1,q1,1\np1,q1,0\n")
     assert main(["calibrate", str(bad), "--out", str(tmp_path / "o.csv"), "--quiet"]) == 2
