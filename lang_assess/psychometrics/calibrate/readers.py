@@ -1,14 +1,20 @@
-"""Response CSV files, wide or long, read into :class:`Responses`.
+"""Responses read from CSV files (wide or long) and from column blocks (a database
+cursor, Parquet row groups, any chunked reader) into :class:`Responses`.
 
 - **wide**: a ``person`` column, then one column per item; a blank cell (or ``NA``) = not
   administered.  For test-sized files (it is read cell by cell).
 - **long**: the header ``person,item,score`` and one row per answer, the form a database
   export has.  Read in blocks of a million rows by pandas' C parser, with the checks
   vectorised, so a year of national data (15 million answers) reads in seconds and never
-  becomes a persons × items matrix.  A file whose rows do not all have three cells is
-  re-read by Python's csv module to name every such line.
+  becomes a persons × items matrix.  A file with any problem (a ragged row, a bad score,
+  an empty id, a repeated answer) is re-read by Python's csv module to name every problem
+  by its line.
 
-Either way every problem is reported at once in one :class:`DataError` naming the file,
+:func:`read_answer_blocks` takes (person, item, score) column blocks, e.g.
+``Service.calibration_answer_blocks`` streamed from PostgreSQL: each block's ids are
+factorised and mapped onto those met so far, so no frame of every row is ever built.
+
+Every problem is reported at once in one :class:`DataError` naming the file,
 the line, the person, the item and the bad value.  Lines are counted as records, 1 = the
 first line, as a spreadsheet shows them (a quoted cell with a line break in it shifts the
 count).
