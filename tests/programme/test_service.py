@@ -291,6 +291,35 @@ def test_calibration_export_is_for_admins_and_matches_the_answers(tmp_path, nb_b
     engine.dispose()
 
 
+def test_calibration_answer_blocks_stream_the_export_on_both_databases(db_url, nb_bank):
+    """The answers for calibration at scale come as column blocks from a streamed query
+    (server-side cursor on PostgreSQL), the same answers as the frame export."""
+    import datetime as dt
+
+    from lang_assess.programme.demo import build_demo
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    build_demo(lambda clock: Service(engine, nb_bank, load_config(), clock=clock, seed=2),
+               today=dt.date(2026, 11, 22), n_participants=6, weeks=2, intakes=1, seed=4)
+    svc = Service(engine, nb_bank, load_config())
+    with pytest.raises(AccessDenied):  # at the call, before any block is fetched
+        svc.calibration_answer_blocks(svc.login_teacher("kari", "demo-kari-2026"))
+    admin = svc.login_teacher("admin", "demo-admin-2026")
+    frame = svc.calibration_responses(admin)
+    blocks = list(svc.calibration_answer_blocks(admin, block=7))
+    assert len(blocks) > 1 and all(len(b[0]) <= 7 for b in blocks)
+    occasion, item, score = (np.concatenate([b[k] for b in blocks]) for k in range(3))
+    assert occasion.dtype == np.int64 and score.dtype == float
+    assert occasion.tolist() == frame["occasion"].tolist()
+    assert item.tolist() == frame["item"].tolist()
+    assert score.tolist() == frame["score"].astype(float).tolist()
+    late = svc.calibration_answer_blocks(admin, since=dt.date(2026, 11, 16))
+    assert sum(len(b[0]) for b in late) == len(svc.calibration_responses(
+        admin, since=dt.date(2026, 11, 16)))
+    engine.dispose()
+
+
 def test_notes_are_kept_per_participant_and_only_for_their_teachers(world):
     svc = world.svc
     kari_person = svc.login_participant(world.people[0].code).participant_id
