@@ -151,9 +151,8 @@ def simulate_skill_levels(params: ItemParameters, items: np.ndarray, true_theta:
     """
     rng = np.random.default_rng(seed)
     skills = tuple(np.unique(params.skill).tolist())
-    n_persons, length = items.shape
     code = np.searchsorted(np.array(skills), params.skill[items])  # (P, L)
-    theta_item = np.take_along_axis(true_theta, code, axis=1)  # (P, L) the ability that answers
+    theta_item = np.take_along_axis(true_theta, code, axis=1)  # (P, L): the answering ability
     rated = params.n_steps[items] > 1
     twice = rated & (rng.random(items.shape) < double_share)
     # each answer drawn once per rating: the rater's severity shifts the answer's quality
