@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import minimize
 
 GRID = np.linspace(-6.0, 6.0, 61)
 
@@ -78,6 +77,9 @@ def rater_severity(answer: np.ndarray, rater: np.ndarray, score: np.ndarray,
     Only answers with two or more ratings carry information on severity; pass those.
     Raises ValueError with fewer than two raters or no answer rated twice.
     """
+    # imported here: the participant's kernel loads the engine, never this fit
+    from scipy.optimize import minimize
+
     answer, rater, score = (np.asarray(v, dtype=int) for v in (answer, rater, score))
     answers, a_idx = np.unique(answer, return_inverse=True)
     if n_raters < 2 or answers.size == 0 or np.bincount(a_idx).max() < 2:

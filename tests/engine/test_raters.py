@@ -54,11 +54,11 @@ def _simulate(severity, n_answers, rng, thresholds=(-1.0, 0.0, 1.0)):
 def test_rater_severity_recovers_known_severities():
     rng = np.random.default_rng(7)
     truth = np.array([-0.6, 0.0, 0.6])
-    answer, rater, score = _simulate(truth, 1500, rng)
+    answer, rater, score = _simulate(truth, 800, rng)
     fit = rater_severity(answer, rater, score, 3, 4)
     assert fit.severity.sum() == pytest.approx(0.0, abs=1e-9)
     assert np.all(np.abs(fit.severity - truth) < 3 * fit.se + 0.05), (fit.severity, fit.se)
-    assert np.all(fit.se < 0.15)
+    assert np.all(fit.se < 0.2)
     assert fit.severity[2] > fit.severity[0]  # the severe rater is found severe
 
 
