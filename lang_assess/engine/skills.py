@@ -47,6 +47,17 @@ class SkillEstimate:
     level_probabilities: np.ndarray | None = None
 
 
+def _answer_log_probs(grid: np.ndarray, params: ItemParameters, items: np.ndarray,
+                      scores: np.ndarray) -> np.ndarray:
+    """(Q, P, L) log P(x_pl | θ_q) of each answer (0 for no answer, score -1)."""
+    if items.size == 0:
+        return np.zeros((grid.shape[0], *items.shape))
+    probs = category_probabilities(grid, params, np.maximum(items, 0).ravel())  # (Q, P·L, K+1)
+    picked = np.take_along_axis(probs, np.maximum(scores, 0).reshape(1, -1, 1), axis=2)[..., 0]
+    logp = np.log(np.maximum(picked, _TINY)).reshape(grid.shape[0], *items.shape)
+    return np.where(scores >= 0, logp, 0.0)
+
+
 def weighted_log_likelihood(grid: np.ndarray, params: ItemParameters, items: np.ndarray,
                             scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """(P, Q) Σ_j w_j log P(x_j | θ_q) of each person's answers.
@@ -57,13 +68,8 @@ def weighted_log_likelihood(grid: np.ndarray, params: ItemParameters, items: np.
     items = np.atleast_2d(np.asarray(items, dtype=int))
     scores = np.atleast_2d(np.asarray(scores, dtype=int))
     weights = np.atleast_2d(np.asarray(weights, dtype=float))
-    if items.size == 0:
-        return np.zeros((items.shape[0], grid.shape[0]))
-    probs = category_probabilities(grid, params, np.maximum(items, 0).ravel())  # (Q, P·L, K+1)
-    picked = np.take_along_axis(probs, np.maximum(scores, 0).reshape(1, -1, 1), axis=2)[..., 0]
-    logp = np.log(np.maximum(picked, _TINY)).reshape(grid.shape[0], *items.shape)
-    w = np.where(scores >= 0, weights, 0.0)
-    return np.einsum("qpl,pl->pq", logp, w)
+    logp = _answer_log_probs(grid, params, items, scores)
+    return np.einsum("qpl,pl->pq", logp, np.where(scores >= 0, weights, 0.0))
 
 
 def _normalise(log_w: np.ndarray) -> np.ndarray:
@@ -94,11 +100,11 @@ def skill_estimates(grid: np.ndarray, log_prior: np.ndarray, params: ItemParamet
     kernel = np.exp(-0.5 * ((grid[None, :] - grid[:, None]) / spread) ** 2)
     kernel /= kernel.sum(axis=1, keepdims=True)
     out = {}
+    logp = _answer_log_probs(grid, params, items, scores)  # once for every skill
     for skill in skills:  # a handful of skills: the work inside is vectorised over persons
         mine = answered & (item_skill == skill)
-        own = weighted_log_likelihood(grid, params, items, scores, np.where(mine, weights, 0))
-        rest = weighted_log_likelihood(grid, params, items, scores,
-                                       np.where(answered & ~mine, weights, 0))
+        own = np.einsum("qpl,pl->pq", logp, np.where(mine, weights, 0.0))
+        rest = np.einsum("qpl,pl->pq", logp, np.where(answered & ~mine, weights, 0.0))
         theta_rest = _normalise(rest + log_prior)  # (P, Q) posterior of θ without skill s
         prior_s = theta_rest @ kernel  # (P, Q) prior of θ_s
         post = _normalise(own + np.log(np.maximum(prior_s, _TINY)))
