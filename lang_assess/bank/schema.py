@@ -21,9 +21,11 @@ from lang_assess.bank.interaction_rules import (
     mapping_max,
     markup_media,
 )
+from lang_assess.engine.irt.params import RATED_SKILLS
 from lang_assess.engine.levels import CEFR_LEVELS
 
-Skill = Literal["reading", "listening", "vocabulary", "grammar", "literacy"]
+Skill = Literal["reading", "listening", "vocabulary", "grammar", "literacy", "speaking",
+                "writing"]
 Level = Literal["preA1", "A1", "A2", "B1", "B2", "C1"]
 ItemType = Literal[
     "mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false", "ordering", "rated",
@@ -71,7 +73,8 @@ class RubricLevel(_Strict):
     """One score of a teacher-rated task and what earns it."""
 
     score: int = Field(ge=0)
-    descriptor: str = Field(min_length=1)
+    descriptor: str = Field(min_length=1)  # bokmål: what the teacher reads by default
+    descriptor_en: str | None = None  # the same in English (the teachers' page's other language)
 
 
 class Review(_Strict):
@@ -215,6 +218,8 @@ def _item_problems(item: Item) -> list[str]:
             p.append("field 'rubric' must give scores 0..k (k ≥ 1), each once")
         if item.options or item.key:
             p.append("fields 'options' and 'key' are not used by rated items")
+    if item.skill in RATED_SKILLS:
+        p.extend(_task_problems(item))
     if item.skill == "listening" and item.transcript is None:
         p.append("field 'transcript' (the audio a listening item plays) is missing")
     if item.skill == "literacy":
@@ -232,6 +237,21 @@ def _item_problems(item: Item) -> list[str]:
         p.append("field 'enemies' names an item twice")
     p.extend(f"field 'enemies' has {e!r}, which is not an item id" for e in item.enemies
              if not ID_PATTERN.match(e))
+    return p
+
+
+def _task_problems(item: Item) -> list[str]:
+    """Speaking and writing tasks (issue 16): rated by a teacher with a rubric written in
+    bokmål and English, prompted by a sound or a picture."""
+    p = []
+    if item.type != "rated":
+        p.append(f"field 'type': {item.skill} tasks are 'rated' (a teacher scores them)")
+    if item.stem_audio is None and item.image is None:
+        p.append("field 'stem_audio' or 'image' is missing (a task has a spoken or a "
+                 "picture prompt)")
+    missing = [r.score for r in item.rubric or [] if not r.descriptor_en]
+    if missing:
+        p.append(f"field 'rubric' needs 'descriptor_en' for scores {missing}")
     return p
 
 
@@ -270,6 +290,19 @@ class DesignConfig(_Strict):
     # share of the design's prior N(0, prior_sd²) in a person's own prior (robustness)
     population_weight: float = Field(default=0.0, ge=0, lt=1)
     routing: RoutingConfig | None = None  # a routing stage, for those who may not read
+    # issue 16: speaking and writing tasks after the adaptive part, rated by teachers
+    rated_tasks: dict[Literal["speaking", "writing"], int] = Field(default_factory=dict)
+
+
+class SkillLevelsConfig(_Strict):
+    """A level per skill (issue 16): each skill's ability is the overall one plus a
+    deviation of SD ``spread`` (logits); a skill whose own answers leave its posterior SD
+    above ``enough_sd`` says it has not enough evidence."""
+
+    skills: list[Skill] = Field(default_factory=lambda: ["reading", "listening",
+                                                         "speaking", "writing"])
+    spread: float = Field(default=0.8, gt=0)
+    enough_sd: float = Field(default=0.6, gt=0)
 
 
 class CutConfig(_Strict):
@@ -333,6 +366,7 @@ class BankConfig(_Strict):
     cuts: CutConfig
     designs: dict[Literal["placement", "progress"], DesignConfig]
     content_targets: dict[Level, dict[Skill, int]] = Field(default_factory=dict)
+    skill_levels: SkillLevelsConfig = Field(default_factory=SkillLevelsConfig)
     notes: str | None = None
     lint: LintConfig = Field(default_factory=LintConfig)
     cuts_history: list[CutConfig] = Field(default_factory=list)  # earlier cut versions

@@ -55,6 +55,11 @@ class ProgrammeConfig:
     max_failed_logins: int = 5
     lockout_minutes: int = 10
     show_level_to_participant: bool = False
+    double_rate_share: float = 0.25
+    recording_retention_days: int = 180
+    recording_max_seconds: float = 180.0
+    recording_max_bytes: int = 3_000_000
+    text_max_chars: int = 4000
 
     @classmethod
     def from_file(cls, path: str | Path) -> ProgrammeConfig:

@@ -31,6 +31,7 @@ from lang_assess.programme.service import (
 )
 from lang_assess.ui.item_markup import markup_html
 from lang_assess.ui.messages import LANGUAGES, catalogue
+from lang_assess.ui.task_widgets import TaskScreen
 
 STYLE = """
 <style>
@@ -75,7 +76,7 @@ def _data_url(path: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
 
 
-class ParticipantTestApp:
+class ParticipantTestApp(TaskScreen):
     """The whole participant page; ``root`` is the widget to display."""
 
     def __init__(self, service: Service, media_root: Path) -> None:
@@ -217,7 +218,8 @@ class ParticipantTestApp:
             f'<div class="la-progress" data-position="{v.position}"><div>{label}</div>'
             f'<div class="la-bar" aria-hidden="true"><div style="width:{bar}%"></div></div>'
             f"</div>"))
-        key = "instruction.listening" if v.skill == "listening" else f"instruction.{v.type}"
+        key = ("instruction.listening" if v.skill == "listening" else f"instruction.{v.skill}"
+               if v.type == "rated" else f"instruction.{v.type}")
         parts.append(self._html(self.t(key)))
         for rel, label in ((v.transcript_audio, "item.listen"), (v.stem_audio, "item.listen")):
             if rel:
@@ -249,13 +251,16 @@ class ParticipantTestApp:
             parts.append(self.typed)
         elif v.type in ("match", "gap_match", "associate"):
             parts.append(self._pairing(v))
+        elif v.type == "rated":  # speaking or writing (issue 16)
+            parts.append(self._task(v))
         else:
             self.option_buttons = [self._option(o) for o in v.options]
             parts.append(widgets.VBox([w for w, _ in self.option_buttons]))
         if v.type == "ordering":
             parts += [self.order_line,
                       self._button("↺", self._reset_order, name=self.t("item.play_again"))]
-        self.next_button = self._button(self.t("item.next"), self.submit, primary=True)
+        self.next_button = self._button(self.t("task.send" if v.type == "rated" else "item.next"),
+                                        self.submit, primary=True)
         self.message = self._html("", "la-message")
         parts += [self.next_button, self.message]
         self._show(*parts)
@@ -349,22 +354,31 @@ class ParticipantTestApp:
         v = self.view
         if v is None or self.who is None:
             return
-        answer = self._answer()
+        answer = "" if v.type == "rated" else self._answer()
         complete = len(self.choice) == len(v.options) if v.type == "ordering" else \
-            bool(answer.strip())
+            v.type == "rated" or bool(answer.strip())
         if not complete:
             self.message.value = self._html(self.t("item.choose_answer_first"),
                                             "la-message").value
             return
         self.next_button.disabled = True
         try:
-            self.view = self.service.answer(self.who, v.session_id, v.item_id, answer)
+            self.view = (self._send_task(v) if v.type == "rated" else
+                         self.service.answer(self.who, v.session_id, v.item_id, answer))
+        except ValueError:  # a task with nothing recorded or written yet
+            self.message.value = self._html(self.t("item.choose_answer_first"),
+                                            "la-message").value
+            self.next_button.disabled = False
+            return
         except LangAssessError:
             self.message.value = self._html(self.t("error.saving"), "la-message").value
             self.next_button.disabled = False
             return
+        self._next_screen(v.session_id)
+
+    def _next_screen(self, session_id: int) -> None:
         if self.view is None:
-            self.show_end(v.session_id)
+            self.show_end(session_id)
         else:
             self.show_item()
 

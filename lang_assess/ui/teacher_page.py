@@ -34,14 +34,17 @@ from lang_assess.ui.cohort_views import (
     level_distribution_by_week,
     level_distribution_figure,
     participant_report_html,
+    skill_levels_html,
     table_html,
     track_median,
     trajectory_figure,
     with_status,
 )
 from lang_assess.ui.messages import LANGUAGES, catalogue
+from lang_assess.ui.rating_views import RatingPanel
 
-COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "status"]
+COLUMNS = ["pseudonym", "track", "course_level", "level", "reading", "listening", "speaking",
+           "writing", "tests", "week", "status"]
 
 
 class TeacherDashboard:
@@ -106,8 +109,11 @@ class TeacherDashboard:
                                         names="value")
             filters.insert(0, self.teacher_filter)
         self.body = widgets.VBox()
+        rate = widgets.Button(description=self.t("rate"))
+        rate.add_class("la-open-rating")
+        rate.on_click(lambda _b: self.show_rating())
         self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
-                              widgets.HBox(filters), self.body)
+                              widgets.HBox([*filters, rate]), self.body)
         link = parse_link(self.query)
         if "participant" in link:
             self.show_participant(None, link["participant"])
@@ -215,6 +221,7 @@ class TeacherDashboard:
             cohort_id = record["cohort_id"]
             history = self.service.participant_history(self.teacher, participant_id)
             skills = self.service.participant_skills(self.teacher, participant_id)
+            levels = self.service.skill_levels(self.teacher, participant_id)
             tests = self.service.cohort_tests(self.teacher, cohort_id)
             progress = self.service.cohort_progress(self.teacher, cohort_id)
         except AccessDenied:
@@ -259,7 +266,7 @@ class TeacherDashboard:
         back = widgets.Button(description="←")
         back.on_click(lambda _b: self.show_cohort(cohort_id))
         report = base64.b64encode(participant_report_html(
-            record, history, skills, self.t).encode("utf-8")).decode()
+            record, history, skills, self.t, levels).encode("utf-8")).decode()
         name = html.escape(record["pseudonym"])
         link = (f"<p><a class='la-report' style='color:#0b57d0;text-decoration:underline' "
                 f"download='{name}.html' "
@@ -269,12 +276,19 @@ class TeacherDashboard:
             widgets.HTML(f"<h3>{self.t('history')}</h3>"
                          + (self.history_table(history).to_html(
                              index=False, classes="la-history") if len(history) else "")),
+            widgets.HTML(skill_levels_html(levels, self.t)),
             widgets.HTML(f"<h3>{self.t('skills')}</h3>"
                          + skills.to_html(index=False, classes="la-skills",
                                           float_format="{:.0%}".format)),
             widgets.HBox([track, why, save]),
             widgets.HTML(f"<h3>{self.t('notes')}</h3><ul class='la-notes'>{notes_html}</ul>"),
             note, keep, back)
+
+    def show_rating(self) -> None:
+        """The speaking and writing answers waiting for this teacher's rating (issue 16)."""
+        if self.teacher is not None:
+            self.body.children = (RatingPanel(self.service, self.teacher, self.t,
+                                              self.language).root,)
 
     def shown_table(self, progress: pd.DataFrame) -> pd.DataFrame:
         """The cohort table as on screen and in the exports: the columns a teacher reads,

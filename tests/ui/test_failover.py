@@ -104,13 +104,17 @@ class Participant:
                 choices = page.buttons("la-choice")
                 if not choices and not page.buttons():
                     return  # no test due: it was finished before the reload
-                if not choices:  # the practice screen, then "next"
+                cannot = page.buttons("la-cannot")
+                if not choices and not cannot:  # the practice screen, then "next"
                     await page.click(page.buttons()[0])
                     continue
                 position = _position(page)
                 if resumed:  # the first item shown after logging in again
                     self.resumed_at.append((self.acknowledged, position))
                     resumed = False
+                if cannot:  # a speaking or writing task (issue 16): "I cannot"
+                    await page.click(cannot[0])
+                    continue
                 for c in choices if "↺" in _descriptions(page) else choices[:1]:
                     await page.click(c)
                 primary = [m for m in page.buttons()
@@ -175,9 +179,13 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
             continue
         position = page.get_attribute(".la-progress", "data-position")
         buttons = page.query_selector_all("button.la-choice")
-        for b in buttons if page.query_selector("button:has-text('↺')") else buttons[:1]:
-            b.click()
-        page.click("button.mod-primary")
+        cannot = page.query_selector("button.la-cannot")
+        if cannot is not None:  # a speaking or writing task (issue 16): "I cannot"
+            cannot.click()
+        else:
+            for b in buttons if page.query_selector("button:has-text('↺')") else buttons[:1]:
+                b.click()
+            page.click("button.mod-primary")
         try:
             page.wait_for_function(
                 """p => document.querySelector('.la-end') || (document.querySelector(

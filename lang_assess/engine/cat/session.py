@@ -273,6 +273,12 @@ class CATSession:
         probs = self.level_probabilities(routing.literacy_steps)
         return max(probs, key=probs.__getitem__)
 
+    def grid_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(grid (Q,), log prior (Q,), log-likelihood of the operational answers (Q,)):
+        what a caller needs to add answers scored outside the loop (teacher-rated tasks)."""
+        return (self._bank.grid, np.array(self._state.log_prior[0]),
+                np.array(self._state.log_lik[0]))
+
     def level_probabilities(self, cuts: CutScores) -> dict[str, float]:
         """Posterior probability of each CEFR level (from the grid posterior)."""
         from lang_assess.engine.irt.estimate import posterior_weights

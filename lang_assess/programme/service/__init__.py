@@ -20,6 +20,8 @@ from lang_assess.programme.service.access import (
 )
 from lang_assess.programme.service.enrolment import NOTE_MAX, Enrolled, EnrolmentMixin, Intake
 from lang_assess.programme.service.items import ItemView, OptionView, item_view
+from lang_assess.programme.service.rated import RatedMixin, RubricView, ToRate
+from lang_assess.programme.service.rater_figures import RaterFiguresMixin
 from lang_assess.programme.service.reports import ReportsMixin
 from lang_assess.programme.service.runs import PRETEST, RunsMixin
 from lang_assess.programme.service.versions import VersionsMixin
@@ -35,20 +37,23 @@ __all__ = [
     "OptionView",
     "ParticipantContext",
     "RateLimited",
+    "RubricView",
     "Service",
     "TeacherContext",
+    "ToRate",
     "item_view",
     "normalise_code",
     "open_service",
 ]
 
 
-class Service(EnrolmentMixin, RunsMixin, ReportsMixin, AccessMixin, VersionsMixin):
+class Service(EnrolmentMixin, RunsMixin, RatedMixin, RaterFiguresMixin, ReportsMixin, AccessMixin,
+              VersionsMixin):
     """Programme operations on one database and one item bank: the front door.
 
     ``Service(engine, bank, config, clock=..., seed=...)``; each part lives in its own
-    module (access, enrolment, runs, reports, versions) and shares the state of
-    :class:`~lang_assess.programme.service.base.ServiceBase`.
+    module (access, enrolment, runs, rated, rater_figures, reports, versions) and shares
+    the state of :class:`~lang_assess.programme.service.base.ServiceBase`.
     """
 
 

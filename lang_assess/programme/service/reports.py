@@ -30,6 +30,18 @@ from lang_assess.programme.store.models import (
 if TYPE_CHECKING:
     import pandas as pd
 
+
+def latest_skill_levels(skills: list[dict[str, Any] | None],
+                        names: list[str]) -> dict[str, str | None]:
+    """Skill → the level of the latest result (``skills`` oldest first) whose estimate of
+    that skill had enough evidence; None when none had."""
+    out: dict[str, str | None] = dict.fromkeys(names)
+    for result in skills:
+        for name, s in (result or {}).items():
+            if name in out and s.get("enough"):
+                out[name] = s.get("level")
+    return out
+
 class ReportsMixin(AccessMixin):
     """What teachers and admins read; every query checks the actor first."""
 
@@ -89,7 +101,9 @@ class ReportsMixin(AccessMixin):
         return df
 
     def cohort_progress(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
-        """One row per participant: track, latest θ̂/SE/level, P(next level), flags."""
+        """One row per participant: track, latest θ̂/SE/level, P(next level), flags, and
+        a level per skill (reading, listening, speaking, writing: the latest test that
+        gave the skill enough evidence; None before one did)."""
         import pandas as pd
 
         cuts = self.cuts
@@ -99,7 +113,7 @@ class ReportsMixin(AccessMixin):
                                 .order_by(Participant.pseudonym)).all()
             tests = db.execute(
                 select(TestRun.participant_id, TestRun.week, TestRun.finished_at,
-                       Estimate.theta, Estimate.se, Estimate.level)
+                       Estimate.theta, Estimate.se, Estimate.level, Estimate.skills)
                 .join(Estimate, Estimate.session_id == TestRun.id)
                 .join(Participant, Participant.id == TestRun.participant_id)
                 .where(Participant.cohort_id == cohort.id)
@@ -131,6 +145,8 @@ class ReportsMixin(AccessMixin):
                     last.theta, last.se, cuts, level),
                 "ready_to_move_up": flags.ready_to_move_up, "stalled": flags.stalled,
                 "missed": flags.missed,
+                **latest_skill_levels([h.skills for h in hist],
+                                      self.bank.config.skill_levels.skills),
             })
         return pd.DataFrame(rows)
 
