@@ -40,6 +40,7 @@ from lang_assess.ui.cohort_views import (
     with_status,
 )
 from lang_assess.ui.messages import LANGUAGES, catalogue
+from lang_assess.ui.picture_code import sheet_html
 
 COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "status"]
 
@@ -352,6 +353,7 @@ class TeacherDashboard:
         enrolled = self.service.enrol(self.teacher, cohort_id, self.pending)
         rows = "".join(
             f"<tr><td>{html.escape(e.pseudonym)}</td><td class='la-new-code'>{e.code}</td>"
+            f"<td class='la-picture-code'>{sheet_html(e.code)}</td>"
             f"<td>{self.t('track')} {e.track}</td></tr>" for e in enrolled)
         self.pending = []
         back = widgets.Button(description="←")
