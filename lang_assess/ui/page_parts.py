@@ -72,6 +72,10 @@ CSS = """
 .la-body figure { margin: 8px 0; }
 .la-app .widget-dropdown select { font-size: 20px; min-height: 48px; }
 .la-app .la-typed input { text-transform: none; letter-spacing: normal; }
+.la-app .widget-html-content { font-size: 20px; line-height: 1.45; }
+.la-said { display: flex; align-items: center; gap: 12px; }
+.la-said > div:last-child { flex: 1; }
+.la-message-box { display: flex; align-items: center; gap: 12px; }
 .la-say { display: flex; align-items: center; gap: 8px; margin: 6px 0; }
 .la-say .la-speak { width: 72px; min-width: 72px; height: 72px; border-radius: 36px;
           border: 3px solid #0b57d0; background: #e8f0fe; color: #0b57d0; padding: 0;

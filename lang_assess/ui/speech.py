@@ -17,6 +17,7 @@ participants, and that a participant never meets a screen without sound.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,16 +94,29 @@ def audio_report(recordings: Path | None = None) -> dict[str, dict[str, int]]:
     return out
 
 
+def manifest(code: str) -> dict[str, str]:
+    """The words each synthetic clip of ``code`` was made from (``audio/<code>/index.json``):
+    a catalogue changed since shows as a difference."""
+    path = AUDIO / code / "index.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+
 def make_message_audio(*, force: bool = False, languages: tuple[str, ...] = ()) -> list[Path]:
-    """Synthesize every missing clip (all with ``force``) for ``languages`` (default
-    all); returns the files written.  Needs espeak-ng and opusenc."""
+    """Synthesize every clip that is missing or whose words changed (all with ``force``)
+    for ``languages`` (default all); returns the files written.  Needs espeak-ng and
+    opusenc."""
     made = []
     for code in languages or tuple(LANGUAGES):
+        made_from = manifest(code)
         for key in spoken_keys():
-            out = AUDIO / code / f"{key}.ogg"
-            if force or not out.exists():
-                synthesize(spoken_text(code, key), out, voice=VOICES[code])
+            out, text = AUDIO / code / f"{key}.ogg", spoken_text(code, key)
+            if force or not out.exists() or made_from.get(key) != text:
+                synthesize(text, out, voice=VOICES[code])
                 made.append(out)
+            made_from[key] = text
+        (AUDIO / code / "index.json").write_text(
+            json.dumps(made_from, ensure_ascii=False, indent=0, sort_keys=True) + "\n",
+            encoding="utf-8")
     return made
 
 

@@ -25,14 +25,26 @@ ARTIFACTS = REPO / "artifacts"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 
 
+def fonts_only(folder: Path, *font_dirs: str) -> dict[str, str]:
+    """An environment whose fontconfig sees only ``font_dirs``: a phone without the
+    Ethiopic or Arabic fonts this machine may have (config and cache in ``folder``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    dirs = "".join(f"<dir>{d}</dir>" for d in font_dirs)
+    conf = folder / "fonts.conf"
+    conf.write_text(f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">'
+                    f"<fontconfig>{dirs}<cachedir>{folder / 'cache'}</cachedir></fontconfig>")
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 @contextlib.contextmanager
-def chromium(*extra_flags: str) -> Iterator:
-    """Debian's headless Chromium driven by Playwright (never `playwright install`)."""
+def chromium(*extra_flags: str, env: dict[str, str] | None = None) -> Iterator:
+    """Debian's headless Chromium driven by Playwright (never `playwright install`);
+    ``env`` replaces the browser's environment (e.g. a FONTCONFIG_FILE)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *extra_flags],
-                                    headless=True)
+                                    headless=True, env=env)
         try:
             yield browser
         finally:
