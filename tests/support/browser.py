@@ -25,14 +25,22 @@ ARTIFACTS = REPO / "artifacts"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 
 
-def fonts_only(folder: Path, *font_dirs: str) -> dict[str, str]:
-    """An environment whose fontconfig sees only ``font_dirs``: a phone without the
-    Ethiopic or Arabic fonts this machine may have (config and cache in ``folder``)."""
-    folder.mkdir(parents=True, exist_ok=True)
-    dirs = "".join(f"<dir>{d}</dir>" for d in font_dirs)
+def fonts_only(folder: Path, *patterns: str) -> dict[str, str]:
+    """An environment whose fontconfig sees only the font files matching ``patterns``
+    (globs): a phone without the Ethiopic or Arabic fonts this machine may have."""
+    import glob
+
+    fonts = folder / "fonts"
+    fonts.mkdir(parents=True, exist_ok=True)
+    for pattern in patterns:
+        for f in glob.glob(pattern):
+            link = fonts / Path(f).name
+            if not link.exists():
+                link.symlink_to(f)
     conf = folder / "fonts.conf"
     conf.write_text(f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">'
-                    f"<fontconfig>{dirs}<cachedir>{folder / 'cache'}</cachedir></fontconfig>")
+                    f"<fontconfig><dir>{fonts}</dir><cachedir>{folder / 'cache'}</cachedir>"
+                    f"</fontconfig>")
     return {**os.environ, "FONTCONFIG_FILE": str(conf)}
 
 

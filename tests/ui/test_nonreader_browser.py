@@ -25,6 +25,7 @@ pytestmark = pytest.mark.browser
 
 PHONE, LAPTOP = {"width": 360, "height": 740}, {"width": 1280, "height": 800}
 PEOPLE = [("N-ti", "ti"), ("N-ar", "ar"), ("L-ti", "ti"), ("X-ti", "ti"), ("X-ar", "ar"),
+          ("P-ti", "ti"),
           *((f"F-{c}", c) for c in LANGUAGES)]
 
 
@@ -44,8 +45,9 @@ def site(tmp_path_factory, nb_bank):
         Intake(name, lang, years_schooling=0, literate_l1=False) for name, lang in PEOPLE])}
     engine.dispose()
     server = VoilaServer(data).start()
-    # only DejaVu (Latin, Cyrillic): no Ethiopic, no Arabic unless the page brings them
-    env = fonts_only(data / "fontconfig", "/usr/share/fonts/truetype/dejavu")
+    # only DejaVu Serif (Latin, Cyrillic; DejaVu Sans has Arabic): no Ethiopic, no
+    # Arabic unless the page brings them
+    env = fonts_only(data / "fontconfig", "/usr/share/fonts/truetype/dejavu/DejaVuSerif*.ttf")
     with chromium("--autoplay-policy=document-user-activation-required", env=env) as browser:
         yield {"server": server, "browser": browser, "people": people, "url": url,
                "bank": nb_bank, "data": data}
@@ -99,18 +101,25 @@ def test_a_non_reader_takes_the_test_by_ear_and_picture(site, lang):
     person = site["people"][f"N-{lang}"]
     page = open_page(site)
     passed = []
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    def shot(name):
+        page.screenshot(path=ARTIFACTS / f"nonreader-{name}-{lang}-phone.png", full_page=True)
+
     # the language screen: each language's own speaker says its name (first tap: plays)
     page.click(f".la-lang-row:has(.la-lang-{lang}) button.la-speak")
     heard(page, f".la-say[data-lang='{lang}'] audio")
     assert speakers(page, lang) == [{"button": True, "keys": ["language.name"],
                                      "sound": True}]
     passed.append("language")
+    shot("1-language")
     page.click(f".la-lang-{lang}")
     page.wait_for_selector(".la-pad")
     said = speakers(page, lang)
     assert said[0]["keys"] == ["login.title", "login.picture_help"] and said[0]["sound"]
     heard(page, f".la-say[data-lang='{lang}'] audio[autoplay]")  # started by itself
     passed.append("login")
+    shot("2-login")
     tap_code(page, person.code)
     page.wait_for_selector(".la-pic-sol.la-big")
     assert speakers(page, lang)[0]["keys"] == ["intro.placement", "intro.no_time_limit",
@@ -118,10 +127,12 @@ def test_a_non_reader_takes_the_test_by_ear_and_picture(site, lang):
     heard(page, f".la-say[data-lang='{lang}'] audio[autoplay]")
     assert any(s["keys"] == ["practice.task"] for s in speakers(page, lang))
     passed.append("practice")
+    shot("3-practice")
     page.click(".la-pic-sol.la-big")
     page.wait_for_function("() => !document.querySelector('.la-pic-sol.la-big')")
     assert speakers(page, lang)[0]["keys"] == ["practice.done"]
     passed.append("practice-done")
+    shot("4-practice-done")
     page.click("button.mod-primary")  # the one big button: next
     rng = np.random.default_rng(14)
     for n in range(1, 61):
@@ -131,7 +142,7 @@ def test_a_non_reader_takes_the_test_by_ear_and_picture(site, lang):
         assert said[0]["keys"][0].startswith("instruction."), said
         heard(page, f".la-say[data-lang='{lang}'] audio[autoplay]")
         if n == 1:
-            page.screenshot(path=ARTIFACTS / f"nonreader-item-{lang}-phone.png", full_page=True)
+            shot("5-item")
         passed.append("item")
         position = page.get_attribute(".la-progress", "data-position")
         choices = page.query_selector_all("button.la-choice")
@@ -152,8 +163,7 @@ def test_a_non_reader_takes_the_test_by_ear_and_picture(site, lang):
     said = speakers(page, lang)
     assert said[0]["keys"][:2] == ["end.title", "end.encouragement"] and said[0]["sound"]
     passed.append("end")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"nonreader-end-{lang}-phone.png", full_page=True)
+    shot("6-end")
     page.close()
     engine = make_engine(site["url"])
     who = Service(engine, site["bank"], load_config()).login_participant(person.code)
@@ -180,20 +190,28 @@ def test_picture_login_is_rate_limited_and_never_logged(site):
     page.wait_for_selector(".la-pad")
     keys = []
     for _ in range(5):
+        page.wait_for_selector(".la-slots[data-filled='0']")
+        page.evaluate("() => document.querySelectorAll('.la-message-box')"
+                      ".forEach(m => m.dataset.seen = '1')")
         for name in wrong:
             page.click(f".la-pad .la-pic-{name}")
-        page.wait_for_selector(".la-message-box")
+        page.wait_for_selector(".la-message-box:not([data-seen])")
         keys.append(page.get_attribute(".la-message-box audio", "data-key"))
         heard(page, ".la-message-box audio")  # the message is spoken, not only written
+        if not keys[1:]:
+            page.screenshot(path=ARTIFACTS / "nonreader-7-wrong-code-ti-phone.png",
+                            full_page=True)
     assert keys == ["login.wrong_code"] * 4 + ["login.rate_limited"]
+    page.wait_for_selector(".la-slots[data-filled='0']")
+    page.evaluate("() => document.querySelectorAll('.la-message-box')"
+                  ".forEach(m => m.dataset.seen = '1')")
     tap_code(page, person.code)  # the right code, but locked now
-    page.wait_for_function("() => document.querySelector('.la-message-box audio')"
-                           " && document.querySelector('.la-slots').dataset.filled === '0'")
+    page.wait_for_selector(".la-message-box:not([data-seen])")
     assert page.query_selector(".la-pad") is not None  # still outside
     assert page.get_attribute(".la-message-box audio", "data-key") == "login.rate_limited"
     page.close()
     log = "".join(p.read_text(errors="replace") for p in site["data"].glob("voila-*.log"))
-    assert "GET /" in log or "200" in log or len(log) > 0  # the log is the server's
+    assert "Kernel started" in log  # the server's own log, with its access lines
     code = person.code
     for secret in (code, code.replace("-", ""), code[5:], " ".join(pictures),
                    ",".join(pictures)):
@@ -228,7 +246,7 @@ def test_the_tofu_check_sees_missing_glyphs(site):
     page = open_page(site)
     page.evaluate("""() => { for (const t of ['ትግርኛ', 'العربية']) {
         const d = document.createElement('div'); d.className = 'la-probe';
-        d.style.fontFamily = '"DejaVu Sans"'; d.textContent = t;
+        d.style.fontFamily = '"DejaVu Serif"'; d.textContent = t;
         document.body.appendChild(d); } }""")
     bad = page.evaluate(TOFU_JS, ".la-probe")
     assert {t for t, _ in bad} == {"ትግርኛ", "العربية"}
@@ -303,7 +321,9 @@ def test_picture_options_are_the_buttons(site):
     page = open_page(site)
     page.click(".la-lang-ti")
     page.wait_for_selector(".la-pad")
-    tap_code(page, site["people"]["X-ti"].code)  # resumes at its first item
+    tap_code(page, site["people"]["P-ti"].code)
+    page.click(".la-pic-sol.la-big")
+    page.click("button.mod-primary")
     page.wait_for_selector(".la-progress", timeout=60_000)
     buttons = page.eval_on_selector_all(
         "button.la-choice", """bs => bs.map(b => ({text: b.innerText.trim(),
