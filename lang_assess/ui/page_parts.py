@@ -93,7 +93,7 @@ CSS = """
 .la-pad { grid-template-columns: repeat(5, 1fr); grid-gap: 6px; width: 100%; }
 .la-pad .la-pic { height: 60px; width: 100%; margin: 0; }
 .la-slots { display: flex; gap: 4px; direction: ltr; }
-.la-slots span { width: 36px; height: 36px; border: 2px dashed #555; border-radius: 6px;
+.la-slots span { width: 28px; height: 28px; border: 2px dashed #555; border-radius: 6px;
           display: inline-flex; }
 .la-slots span img { width: 100%; height: 100%; }
 .la-pad-row { align-items: center; }

@@ -38,8 +38,9 @@ PRACTICE = {"stem": "Trykk på sola.", "right": "sol", "options": ("hus", "sol",
 
 
 @cache
-def _data_url(path: str) -> str:
-    """A file as a data: URL (pictures and sounds travel inline; no file server)."""
+def _data_url(path: str, _version: int = 0) -> str:
+    """A file as a data: URL (pictures and sounds travel inline; no file server);
+    ``_version`` (a modification time) makes a changed file a new cache entry."""
     p = Path(path)
     mime = {".svg": "image/svg+xml", ".ogg": "audio/ogg", ".png": "image/png",
             ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -86,7 +87,8 @@ class ParticipantTestApp(ParticipantLogin):
         if clip is None:
             raise LookupError(f"no audio for {key!r} in {lang or self.language!r}: run "
                               "`make message-audio`")
-        return _data_url(str(clip.path))
+        url = _data_url(str(clip.path), clip.path.stat().st_mtime_ns)  # re-recorded: new
+        return url.replace("data:video/webm", "data:audio/webm", 1)
 
     def _say(self, keys: list[str], *, autoplay: bool = True, cls: str = "",
              lang: str | None = None, then: str = "") -> str:

@@ -3,7 +3,8 @@
 Everything a participant must understand reaches them by ear as well as in writing
 (issue 14).  Each message of ``messages/participant.pot`` has, per language, either a
 **recording** (a person reading it; ``audio/<code>/recorded/<context>.ogg`` in the
-package, or ``<data>/recordings/<code>/<context>.ogg`` where staff save theirs) or a
+package, or ``<data>/recordings/<code>/<context>.ogg|.webm`` where staff save theirs with
+the teachers' recording tool, :mod:`lang_assess.ui.recording_tool`) or a
 **synthetic** clip made at build time by Debian's ``espeak-ng`` (``make message-audio``,
 committed: ``audio/<code>/<context>.ogg``).  A recording always wins.
 
@@ -36,6 +37,7 @@ LEVELS = ("preA1", "A1", "A2", "B1", "B2", "C1")
 # every item would only delay the instruction
 NOT_SPOKEN = frozenset({"item.progress"})
 NAME = "language.name"  # the language's name in itself, then "choose your language"
+RECORDED_SUFFIXES = (".ogg", ".webm")  # Opus in Ogg or in WebM (what browsers record)
 
 
 def spoken_keys() -> list[str]:
@@ -74,8 +76,9 @@ def find_clip(code: str, key: str, recordings: Path | None = None) -> Clip | Non
     """The sound for ``key`` in ``code``: a recording if there is one (``recordings``
     folder first, then the package's), else the synthetic clip, else None."""
     for folder in (recordings / code if recordings else None, AUDIO / code / "recorded"):
-        if folder is not None and (folder / f"{key}.ogg").is_file():
-            return Clip(folder / f"{key}.ogg", "recorded")
+        for suffix in RECORDED_SUFFIXES:
+            if folder is not None and (folder / f"{key}{suffix}").is_file():
+                return Clip(folder / f"{key}{suffix}", "recorded")
     synthetic = AUDIO / code / f"{key}.ogg"
     return Clip(synthetic, "synthetic") if synthetic.is_file() else None
 

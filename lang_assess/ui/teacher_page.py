@@ -106,6 +106,10 @@ class TeacherDashboard:
             self.teacher_filter.observe(lambda c: self._filter_teacher(c["new"]),
                                         names="value")
             filters.insert(0, self.teacher_filter)
+            recorder = widgets.Button(description=self.t("recordings"))
+            recorder.add_class("la-open-recorder")
+            recorder.on_click(lambda _b: self.show_recorder())
+            filters.append(recorder)
         self.body = widgets.VBox()
         self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
                               widgets.HBox(filters), self.body)
@@ -116,6 +120,16 @@ class TeacherDashboard:
             self.show_cohort(link["cohort"])
         elif self.picker.options:
             self.show_cohort(self.picker.value)
+
+    def show_recorder(self) -> None:
+        """The recording tool (admins): recorded instructions replace synthetic ones."""
+        from lang_assess.programme.settings import Settings
+        from lang_assess.ui.recording_tool import RecordingTool
+
+        if self.teacher is None or not self.teacher.is_admin:
+            return self._denied()
+        tool = RecordingTool(Settings.from_env().data_dir / "recordings", self.t)
+        self.body.children = (tool.root,)
 
     def _cohort_options(self, teacher: str) -> list[tuple[str, int]]:
         rows = self.cohort_table
