@@ -10,6 +10,7 @@ attributes because widget HTML runs no scripts; they only play and rewind sounds
 
 from __future__ import annotations
 
+import base64
 import html
 
 from lang_assess.ui.fonts import FAMILY, font_face_css
@@ -100,6 +101,16 @@ CSS = """
 """.replace("FAMILY", FAMILY)
 
 
+# the erase button's picture: an arrow pointing back into a key
+ERASE_SVG = ('<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 48 48"><path d="M18 10h22a4 '
+             '4 0 0 1 4 4v20a4 4 0 0 1-4 4H18L4 24z" fill="#fde2e2" stroke="#8a1c1c" '
+             'stroke-width="3" stroke-linejoin="round"/><path d="M22 18l12 12M34 18L22 30" '
+             'stroke="#8a1c1c" stroke-width="4" stroke-linecap="round"/></svg>')
+
+
 def style_html() -> str:
     """The page's ``<style>``: layout, the shipped fonts, the picture buttons."""
-    return f"<style>\n{font_face_css()}\n{CSS}\n{picture_css()}\n</style>"
+    erase = base64.b64encode(ERASE_SVG.encode()).decode()
+    return (f"<style>\n{font_face_css()}\n{CSS}\n{picture_css()}\n"
+            f".la-erase {{ background-image: url(data:image/svg+xml;base64,{erase}); }}\n"
+            f"</style>")

@@ -56,8 +56,10 @@ class ParticipantLogin:
         self.code_box.observe(lambda _change: self.login(), names="value")
         self.message = widgets.HTML(self._message(message, **values) if message else "")
         self.slots = widgets.HTML(self._slots())
-        erase = widgets.Button(description="⌫", tooltip=self.t("login.erase"),
+        # a drawn arrow, not "⌫": a phone without that glyph would show a box
+        erase = widgets.Button(description="", tooltip=self.t("login.erase"),
                                layout=widgets.Layout(width="72px"))
+        erase.add_class("la-pic")
         erase.add_class("la-erase")
         erase.on_click(lambda _b: self.untap())
         slots_row = widgets.HBox([self.slots, erase])
