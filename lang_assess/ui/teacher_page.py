@@ -41,6 +41,7 @@ from lang_assess.ui.cohort_views import (
     with_status,
 )
 from lang_assess.ui.messages import LANGUAGES, catalogue
+from lang_assess.ui.picture_code import sheet_html
 from lang_assess.ui.rating_views import RatingPanel
 
 COLUMNS = ["pseudonym", "track", "course_level", "level", "reading", "listening", "speaking",
@@ -108,6 +109,10 @@ class TeacherDashboard:
             self.teacher_filter.observe(lambda c: self._filter_teacher(c["new"]),
                                         names="value")
             filters.insert(0, self.teacher_filter)
+            recorder = widgets.Button(description=self.t("recordings"))
+            recorder.add_class("la-open-recorder")
+            recorder.on_click(lambda _b: self.show_recorder())
+            filters.append(recorder)
         self.body = widgets.VBox()
         rate = widgets.Button(description=self.t("rate"))
         rate.add_class("la-open-rating")
@@ -121,6 +126,16 @@ class TeacherDashboard:
             self.show_cohort(link["cohort"])
         elif self.picker.options:
             self.show_cohort(self.picker.value)
+
+    def show_recorder(self) -> None:
+        """The recording tool (admins): recorded instructions replace synthetic ones."""
+        from lang_assess.programme.settings import Settings
+        from lang_assess.ui.recording_tool import RecordingTool
+
+        if self.teacher is None or not self.teacher.is_admin:
+            return self._denied()
+        tool = RecordingTool(Settings.from_env().data_dir / "recordings", self.t)
+        self.body.children = (tool.root,)
 
     def _cohort_options(self, teacher: str) -> list[tuple[str, int]]:
         rows = self.cohort_table
@@ -366,6 +381,7 @@ class TeacherDashboard:
         enrolled = self.service.enrol(self.teacher, cohort_id, self.pending)
         rows = "".join(
             f"<tr><td>{html.escape(e.pseudonym)}</td><td class='la-new-code'>{e.code}</td>"
+            f"<td class='la-picture-code'>{sheet_html(e.code)}</td>"
             f"<td>{self.t('track')} {e.track}</td></tr>" for e in enrolled)
         self.pending = []
         back = widgets.Button(description="←")

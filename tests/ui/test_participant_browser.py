@@ -68,7 +68,7 @@ def login(page, site, code, lang="nb"):
 
 def practice(page):
     page.wait_for_selector("text=Trykk på sola.")
-    page.click("button:has-text('2')")
+    page.click(".la-pic-sol")  # the picture is the button (issue 14)
     page.click("button.mod-primary")
 
 
@@ -154,9 +154,9 @@ def test_a_participant_enrolled_as_not_literate_meets_audio_and_pictures_first(s
         page.wait_for_selector(".la-choice")
         choices = page.query_selector_all("button.la-choice")
         assert page.query_selector(".la-app audio") is not None, k
-        pictures = page.eval_on_selector_all(
-            "button.la-choice", "bs => bs.filter(b => b.parentElement.closest("
-            "'.widget-vbox').querySelector('img[src^=\"data:image\"]')).length")
+        pictures = page.eval_on_selector_all(  # the picture is the button (issue 14)
+            "button.la-choice", "bs => bs.filter(b => getComputedStyle(b).backgroundImage"
+            ".startsWith('url(\"data:image')).length")
         assert pictures == len(choices) >= 3, k
         assert page.query_selector(".la-passage") is None, k
         if k == 0:
@@ -326,7 +326,7 @@ def test_keyboard_only(site):
     page.keyboard.type(person.code)
     page.keyboard.press("Enter")
     page.wait_for_selector("text=Trykk på sola.")
-    tab_to(page, "e => e.tagName === 'BUTTON' && e.innerText.trim() === '2'")
+    tab_to(page, "e => e.tagName === 'BUTTON' && e.title === 'sol'")
     page.keyboard.press("Enter")
     page.wait_for_selector("button.mod-primary")
     tab_to(page, "e => e.classList.contains('mod-primary')")
