@@ -63,15 +63,20 @@ def enrol(url: str, bank, n: int, *, placed: bool) -> list[str]:
             who = svc.login_participant(p.code)
             view = svc.start_or_resume(who)
             while view is not None:
-                view = svc.answer(who, view.session_id, view.item_id, _answer(bank, view, rng))
+                view = _step(svc, who, view, bank, rng)
     engine.dispose()
     return [p.code for p in people]
 
 
+def _step(svc, who, view, bank, rng):
+    """One answer through the service (a speaking or writing task: "I cannot")."""
+    if bank.items[view.item_id].type == "rated":
+        return svc.skip_task(who, view.session_id, view.item_id)
+    return svc.answer(who, view.session_id, view.item_id, _answer(bank, view, rng))
+
+
 def _answer(bank, view, rng) -> str:
     item = bank.items[view.item_id]
-    if item.type == "rated":  # a speaking or writing task (issue 16): "I cannot"
-        return ""
     if item.type == "ordering":
         return "".join(item.key) if rng.random() < 0.6 else "".join(o.id for o in item.options)
     wrong = [o.id for o in item.options if o.id != item.key[0]]
@@ -89,6 +94,10 @@ async def take_test(base: str, code: str, think: tuple[float, float], seed: int,
     answered = 0
     while "la-end" not in page.text():
         choices = page.buttons("la-choice")
+        cannot = page.buttons("la-cannot")
+        if cannot:  # a speaking or writing task (issue 16): "I cannot"
+            await page.click(cannot[0])
+            continue
         if not choices:
             await page.click(page.buttons()[0])
             continue
@@ -146,7 +155,7 @@ def cpu_per_answer(url: str, bank, n: int = 20) -> dict[str, float]:
         who = svc.login_participant(code)
         view = svc.start_or_resume(who)
         while view is not None:
-            view = svc.answer(who, view.session_id, view.item_id, _answer(bank, view, rng))
+            view = _step(svc, who, view, bank, rng)
             answers += 1
     cpu = time.process_time() - start
     pg_after = sum(p.cpu_times().user + p.cpu_times().system for p in pg if p.is_running())
