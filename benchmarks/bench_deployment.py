@@ -33,7 +33,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.browser import VoilaServer, free_port  # noqa: E402
+from support.browser import VoilaServer, free_port, free_port_pair  # noqa: E402
 from support.pg_server import PostgresServer  # noqa: E402
 from support.widget_client import WidgetPage, wait_until_served  # noqa: E402
 
@@ -167,7 +167,7 @@ def cpu_per_answer(url: str, bank, n: int = 20) -> dict[str, float]:
 def through_proxy(url: str, bank, participants: int, instances: int) -> dict[str, float]:
     """p50/p95/max answer latency (s) and answers/s with ``participants`` at once."""
     codes = enrol(url, bank, participants, placed=True)
-    port = free_port()
+    port = free_port_pair()
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(
             [sys.executable, "-m", "lang_assess.cli", "serve", "--port", str(port),

@@ -342,10 +342,14 @@ def information_oracle_length(
     """(N,) items whose Fisher information at the true θ reaches the design's SE target.
 
     The idealised oracle: it assumes the SE is known at the true θ.  Takes items in
-    decreasing information at each true θ until
+    decreasing information at each true θ, among the items the design may give (a content
+    mix never gives a skill it does not list, such as teacher-rated tasks), until
     1/√(1/prior_sd² + Σ I) ≤ target, bounded by the design's minimum and maximum length.
     NaN when the design has no SE target.
     """
+    content = design.selector.content
+    if content is not None:
+        params = params.subset(np.flatnonzero(np.isin(params.skill, content.skills)))
     target = next(
         (r.se for r in design.stop.rules if isinstance(r, StandardErrorTarget)), None
     )

@@ -7,12 +7,12 @@ import os
 import time
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service import Service
 from lang_assess.programme.store.db import make_engine
-from lang_assess.programme.store.models import Response
+from lang_assess.programme.store.models import RatedAnswer, Response
 from support.programme import NOW, new_programme, simulated_answer
 
 
@@ -72,10 +72,13 @@ def run_concurrent(url: str, bank, *, participants: int, seconds: float,
         errors += result["errors"]
         latencies += result["lat"]
     engine = make_engine(url)
+    # an answer is a response row, or a rated-answer row for a speaking or writing task
+    answers = union_all(select(Response.session_id, Response.position),
+                        select(RatedAnswer.session_id, RatedAnswer.position)).subquery()
     with engine.connect() as conn:
-        stored = conn.scalar(select(func.count()).select_from(Response))
+        stored = conn.scalar(select(func.count()).select_from(answers))
         distinct = conn.scalar(select(func.count()).select_from(
-            select(Response.session_id, Response.position).distinct().subquery()))
+            select(answers.c.session_id, answers.c.position).distinct().subquery()))
     engine.dispose()
     lat = np.array(latencies) * 1e3 if latencies else np.zeros(1)
     return {

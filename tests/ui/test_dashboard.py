@@ -179,7 +179,8 @@ def test_participant_page_history_skills_and_track_override(service, nb_bank):
         got = by_skill.setdefault(nb_bank.items[item_id].skill, [0, 0])
         got[0] += 1
         got[1] += score
-    skills_html = dash.body.children[3].value
+    skills_html = next(w.value for w in dash.body.children
+                       if "class=\"dataframe la-skills\"" in getattr(w, "value", ""))
     for skill, (answered, right) in by_skill.items():
         assert f"<td>{skill}</td>" in skills_html
         assert f"{right / answered:.0%}" in skills_html

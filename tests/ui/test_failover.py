@@ -26,7 +26,7 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 from support import needs
-from support.browser import CHROMIUM, chromium, free_port
+from support.browser import CHROMIUM, chromium, free_port_pair
 from support.widget_client import PageGone, WidgetPage, wait_until_served
 
 from lang_assess.programme.rules import load_config
@@ -206,7 +206,7 @@ def test_sixty_participants_survive_a_killed_page_server(tmp_path, postgres_serv
     needs("Chromium", os.path.exists(CHROMIUM))
     url = postgres_server.create_database("failover")
     codes = seed(url, nb_bank)
-    port = free_port()
+    port = free_port_pair()
     data = tmp_path / "data"
     proc = subprocess.Popen(
         [str(SCRIPT), "serve", "--port", str(port), "--instances", str(INSTANCES),

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from support.browser import free_port
+from support.browser import free_port_pair
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ ROUTE = "0123456789abcdef0123456789abcdef"  # a route id as the proxy hands them
 
 def test_serve_prints_the_url_and_logins_and_hides_the_notebook(tmp_path):
     (tmp_path / "demo-logins.txt").write_text("teacher: kari pw\ncode: ABCD-EFGH (x)\n")
-    port = free_port()
+    port = free_port_pair()
     proc = subprocess.Popen([str(SCRIPT), "serve", "--port", str(port), "--pool-size", "1"],
                             env={**os.environ, "LANG_ASSESS_DATA": str(tmp_path)},
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -91,7 +91,7 @@ def _role(proc: psutil.Process) -> str:
 
 
 def _start_set(tmp_path, instances: int):
-    port = free_port()
+    port = free_port_pair()
     proc = subprocess.Popen([str(SCRIPT), "serve", "--port", str(port), "--pool-size", "1",
                              "--instances", str(instances)],
                             env={**os.environ, "LANG_ASSESS_DATA": str(tmp_path)},
