@@ -18,7 +18,8 @@ setup: $(STAMP)
 # with executable_path=/usr/bin/chromium; never `playwright install`), PostgreSQL, whose
 # server the tests start themselves in a temporary directory, and nginx, the proxy in
 # front of several page servers (`lang-assess serve --instances N`); Noto fonts, the
-# source of the Ethiopic and Arabic subsets the participant page ships (`make fonts`).
+# source of the Ethiopic and Arabic subsets the participant page ships (`make fonts`);
+# espeak-ng, the voice the fake microphone plays in the speaking-task browser test.
 system-deps:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
@@ -26,6 +27,7 @@ system-deps:
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
 	dpkg -s fonts-noto-core >/dev/null 2>&1 || missing="$$missing fonts-noto-core"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
 	if [ -n "$$missing" ]; then $(APT) update -qq && $(APT) install -y -qq $$missing; fi
 	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/@citolab/qti-components/cdn/index.js \
 	  || npm ci --no-audit --no-fund --silent
