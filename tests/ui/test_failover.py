@@ -171,8 +171,14 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
     login()
     while not page.query_selector(".la-end"):
         if page.query_selector("text=Trykk på sola."):
-            page.click(".la-pic-sol")  # the picture is the button (issue 14)
-            page.click("button.mod-primary")
+            try:
+                page.click(".la-pic-sol", timeout=60_000)  # the picture is the button
+                page.click("button.mod-primary", timeout=60_000)
+            except PlaywrightTimeout:  # its server died under the practice: reload
+                reloaded = True
+                page.reload()
+                login()
+                log.append(code)
             continue
         if killed.is_set() and not reloaded:
             reloaded = True
