@@ -33,8 +33,8 @@ def site(tmp_path_factory, nb_bank):
     now = dt.datetime.now(dt.UTC)
     svc = Service(engine, nb_bank, load_config(), seed=1)
     org = svc.create_organisation("Browser test")
-    svc.create_teacher(org, "teacher", "password1")
-    teacher = svc.login_teacher("teacher", "password1")
+    svc.create_teacher(org, "teacher", "lærer-passord-1")
+    teacher = svc.login_teacher("teacher", "lærer-passord-1")
     today = svc.create_cohort(teacher, "Inntak i dag", now.date())
     people = {e.pseudonym: e for e in svc.enrol(teacher, today, [
         Intake(f"pseudo-B{i:02d}", "ar") for i in range(9)])}  # no base64 look-alike
