@@ -144,6 +144,26 @@ class AccessMixin(ServiceBase):
             db.flush()
             return t.id
 
+    def set_up_organisation(self, name: str, username: str, password: str) -> int:
+        """A new organisation with its first admin account, in one transaction (nothing
+        is made if the name or user name is taken or the password is refused); returns
+        the organisation's id."""
+        username = username.strip()
+        problems = password_problems(password, username)
+        if problems:
+            raise PasswordRejected(problems)
+        with self._db.begin() as db:
+            if db.scalar(select(func.count()).where(Organisation.name == name.strip())):
+                raise ValueError(f"the organisation {name.strip()!r} exists already")
+            if db.scalar(select(func.count()).where(Teacher.username == username)):
+                raise ValueError(f"the user name {username!r} is taken")
+            org = Organisation(name=name.strip())
+            db.add(org)
+            db.flush()
+            db.add(Teacher(organisation_id=org.id, username=username,
+                           password_hash=hash_secret(password), is_admin=True))
+            return org.id
+
     def _login_key(self, db: Session) -> bytes:
         key = getattr(self, "_login_key_cache", None)
         if key is None:

@@ -36,7 +36,18 @@ class PasswordRejected(LangAssessError, ValueError):
 
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
-        super().__init__("the password is not accepted: " + ", ".join(problems))
+        super().__init__("the password is not accepted: " + "; ".join(
+            RULES.get(p, p) for p in problems))
+
+
+RULES = {
+    "too_short": f"it needs at least {PASSWORD_MIN} characters",
+    "too_long": f"it has more than {PASSWORD_MAX} characters",
+    "has_user_name": f"it needs {BESIDES_USER_NAME} characters besides the user name",
+    "common": "it is a well-known password",
+    "too_few_characters": "it needs at least 5 different characters",
+    "same_as_old": "it is the old password",
+}
 
 
 def hash_secret(secret: str, salt: bytes | None = None) -> str:
