@@ -26,6 +26,9 @@ def register(sub: Any) -> None:
                      help="preheated kernels (a class of 30 starts together)")
     srv.add_argument("--pages", default="dashboards",
                      help="folder of the page notebooks (participant.ipynb, teacher.ipynb)")
+    srv.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                     help="a reverse proxy whose X-Forwarded-For/-Proto are believed "
+                          "(repeat for several; docs/ui/serving.md)")
     srv.set_defaults(handler=_serve)
 
 
@@ -91,7 +94,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from lang_assess.programme.settings import Settings
     from lang_assess.programme.store.db import make_engine, migrate
-    from lang_assess.ui.serve import PARTICIPANT_PAGE, TEACHER_PAGE, voila_command
+    from lang_assess.ui.serve import (
+        PARTICIPANT_PAGE,
+        TEACHER_LIMITS,
+        TEACHER_PAGE,
+        voila_command,
+    )
 
     settings = Settings.from_env()
     pages = Path(args.pages).resolve()
@@ -111,11 +119,14 @@ def _serve(args: argparse.Namespace) -> int:
             if line.startswith(("teacher:", "code:")):
                 print(line)
     print("(Ctrl-C stops both servers)", flush=True)
+    proxies = args.trusted_proxy
     teachers = subprocess.Popen(voila_command(pages / TEACHER_PAGE, args.port + 1,
-                                              pool_size=2), env=env)
+                                              TEACHER_LIMITS, trusted_proxies=proxies),
+                                env=env)
     try:
         return subprocess.call(voila_command(pages / PARTICIPANT_PAGE, args.port,
-                                             pool_size=args.pool_size), env=env)
+                                             pool_size=args.pool_size,
+                                             trusted_proxies=proxies), env=env)
     finally:
         teachers.terminate()
         teachers.wait(timeout=30)

@@ -1,11 +1,15 @@
-"""The participant's test: an ipywidgets application served by Voila (dashboards/participant.ipynb).
+"""The participant's test: an ipywidgets application served by Voila
+(dashboards/participant.ipynb).
 
-Screens: language → access code → instructions and a practice question → the adaptive
-test, one item at a time → end.  Everything the page holds is what is shown: item text,
-pictures and sounds (inline), option labels.  Keys, parameters and other participants'
-data stay in the kernel, behind :class:`~lang_assess.programme.service.Service`; every answer is
-committed by the service before the next item appears, so a reload, a killed kernel or a
-restarted server brings the participant back to the same item after the code.
+Screens: language → access code → the privacy notice (first login only) → instructions
+and a practice question → the adaptive test, one item at a time → end. The code is read
+once and never kept: the field is emptied and closed at login, and the login counts
+against this page's client (address, device, page) in the service's limits. Everything
+the page holds is what is shown: item text, pictures and sounds (inline), option labels.
+Keys, parameters and other participants' data stay in the kernel, behind
+:class:`~lang_assess.programme.service.Service`; every answer is committed by the
+service before the next item appears, so a reload, a killed kernel or a restarted server
+brings the participant back to the same item after the code.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ import ipywidgets as widgets
 from lang_assess.errors import LangAssessError
 from lang_assess.programme.service import (
     AccessDenied,
+    ClientInfo,
     ItemView,
     OptionView,
     ParticipantContext,
     RateLimited,
     Service,
 )
-from lang_assess.ui.messages import LANGUAGES, catalogue
+from lang_assess.ui.messages import LANGUAGES, catalogue, privacy_audio
 
 STYLE = """
 <style>
@@ -66,9 +71,11 @@ def _data_url(path: str) -> str:
 class ParticipantTestApp:
     """The whole participant page; ``root`` is the widget to display."""
 
-    def __init__(self, service: Service, media_root: Path) -> None:
+    def __init__(self, service: Service, media_root: Path,
+                 client: Callable[[], ClientInfo] = ClientInfo) -> None:
         self.service = service
         self.media_root = Path(media_root)
+        self.client = client  # who loaded this page (lang_assess.ui.page_client)
         self.language = "nb"
         self.who: ParticipantContext | None = None
         self.view: ItemView | None = None
@@ -126,7 +133,7 @@ class ParticipantTestApp:
     def show_login(self, message: str = "") -> None:
         """The access-code screen."""
         # the description is rendered as a <label for=...>: the input's accessible name
-        self.code_box = widgets.Text(placeholder="ABCD-EFGH",
+        self.code_box = widgets.Text(placeholder="ABCD-EFGHJ",
                                      description=self.t("login.code_label"),
                                      style={"description_width": "initial"},
                                      continuous_update=False,
@@ -141,16 +148,56 @@ class ParticipantTestApp:
                    self.message)
 
     def login(self) -> None:
-        """Check the code; rate limiting gives a friendly wait message."""
-        if self.who is not None or not self.code_box.value.strip():
+        """Check the code; rate limiting gives a friendly wait message.  The code leaves
+        the page's widgets before the check: emptied and closed, right or wrong."""
+        code = self.code_box.value
+        if self.who is not None or not code.strip():
             return  # already in (Enter and Start both fired), or nothing typed yet
+        self.code_box.value = ""
+        self.code_box.close()
         try:
-            self.who = self.service.login_participant(self.code_box.value)
-        except RateLimited as exc:
-            self.show_login(self.t("login.rate_limited", minutes=exc.minutes))
+            self.who = self.service.login_participant(code, self.client())
+        except RateLimited as exc:  # a wait of hours is a matter for the teacher
+            self.show_login(self.t("login.rate_limited", minutes=exc.minutes)
+                            if exc.minutes <= 60 else self.t("login.paused"))
             return
         except AccessDenied:
             self.show_login(self.t("login.wrong_code"))
+            return
+        if self.service.privacy_notice_due(self.who):
+            self.show_privacy()
+        else:
+            self.start()
+
+    def show_privacy(self) -> None:
+        """The privacy notice in the participant's language, once, at the first login
+        (with its recording when there is one: :func:`~lang_assess.ui.messages.privacy_audio`)."""
+        if self.who is None:
+            return
+        months = max(1, round(self.service.config.retention_days / 30.44))
+        text = self.t("privacy.text", months=months,
+                      organisation=self.service.organisation_name(self.who))
+        parts: list[widgets.Widget] = [
+            widgets.HTML(f"<h1 class='la-privacy'>{html.escape(self.t('privacy.title'))}</h1>")]
+        audio = privacy_audio(self.language)
+        if audio is not None:
+            parts.append(widgets.HTML(
+                f'<audio controls src="{_data_url(str(audio))}" '
+                f'aria-label="{html.escape(self.t("privacy.listen"))}"></audio>'))
+        parts += [self._html(text, "la-privacy-text"),
+                  self._button(self.t("privacy.ok"), self.accept_privacy, primary=True)]
+        self._show(*parts)
+
+    def accept_privacy(self) -> None:
+        """The notice was seen: note it, then on to the test."""
+        if self.who is None:
+            return
+        self.service.privacy_notice_seen(self.who)
+        self.start()
+
+    def start(self) -> None:
+        """The test due now: the intro, the item where it stopped, or 'no test'."""
+        if self.who is None:
             return
         view = self.service.start_or_resume(self.who)
         if view is None:
@@ -298,6 +345,7 @@ def make_app() -> ParticipantTestApp:
     """The app on the configured database and bank (what dashboards/participant.ipynb
     shows)."""
     from lang_assess.programme.service import open_service
+    from lang_assess.ui.page_client import client_info
 
     service = open_service()
-    return ParticipantTestApp(service, service.bank.root)
+    return ParticipantTestApp(service, service.bank.root, client=client_info)

@@ -129,7 +129,7 @@ def test_enrolment_gives_codes_once_that_open_the_test(service):
         dash._add_pending()
     dash._enrol(cid)
     sheet = dash.body.children[0].value
-    codes = re.findall(r"la-new-code'>([A-Z0-9]{4}-[A-Z0-9]{4})<", sheet)
+    codes = re.findall(r"la-new-code'>([A-Z0-9]{4}-[A-Z0-9]{5})<", sheet)
     assert len(codes) == 2 and "Track 1" in sheet and "Track 2" in sheet
     who = service.login_participant(codes[0])
     assert who.pseudonym == "NEW-001"

@@ -363,5 +363,7 @@ def test_enrolment_through_the_ui_gives_codes_that_open_the_test(site):
     participant.wait_for_selector(".la-code input")
     participant.fill(".la-code input", code)
     participant.keyboard.press("Enter")
+    participant.wait_for_selector(".la-privacy")  # first login: the privacy notice
+    participant.click("button.mod-primary")
     participant.wait_for_selector("text=Trykk på sola.")  # the placement test begins
     participant.close()

@@ -28,6 +28,7 @@ from lang_assess.programme.store.models import (
     Cohort,
     Estimate,
     Note,
+    Organisation,
     Participant,
     Response,
     Teacher,
@@ -60,6 +61,14 @@ class PrivacyMixin(AccessMixin):
         with self._db() as db:
             return db.scalar(select(Participant.privacy_seen_at).where(
                 Participant.id == who.participant_id)) is None
+
+    def organisation_name(self, who: ParticipantContext) -> str:
+        """The organisation responsible for the participant's data (the notice names it)."""
+        with self._db() as db:
+            return db.scalar(select(Organisation.name).join(
+                Cohort, Cohort.organisation_id == Organisation.id).join(
+                Participant, Participant.cohort_id == Cohort.id).where(
+                Participant.id == who.participant_id)) or ""
 
     def privacy_notice_seen(self, who: ParticipantContext) -> None:
         """Record that the participant saw and acknowledged the privacy notice."""
