@@ -9,9 +9,11 @@ Run as ``python -m lang_assess.ui.guard NOTEBOOK [Voila options] [--GuardedVoila
   alone reaches nothing).  Voila's request-info socket (``/voila/query/<id>``) is closed;
   a kernel asks ``/lang-assess/page/<its id>`` instead, with a secret only kernels have
   (:mod:`lang_assess.ui.page_client`), for its page's address, device and query.
-- **Caps.**  At most ``max_kernels`` page kernels, and ``max_kernels_per_client`` for
-  one address; a page load beyond them gets a "busy, try again in a minute" page (503,
-  ``Retry-After``) in the browser's language.  ``?template=`` and ``?theme=`` are
+- **Caps.**  At most ``max_kernels`` page kernels, ``max_kernels_per_client`` for one
+  address, and ``max_unconnected_per_client`` of them not (yet) connected, so a flood
+  of bare page loads from one address cannot empty the pool; a page load beyond them
+  gets a "busy, try again in a minute" page (503, ``Retry-After``) in the browser's
+  language.  ``?template=`` and ``?theme=`` are
   ignored, so no page load starts a kernel outside these rules.
 - **Culling.**  A kernel handed out but never connected is shut down after
   ``unconnected_seconds``; a connected but idle one after Jupyter's
@@ -111,12 +113,13 @@ class Guard:
         self.pool_born: dict[str, float] = {}
         self._handed: dict[str, asyncio.Event] = {}
 
-    def in_use(self, address: str | None = None) -> int:
-        """Page kernels (and page loads still waiting for one), of one address or all."""
+    def in_use(self, address: str | None = None, *, unconnected: bool = False) -> int:
+        """Page kernels (and page loads still waiting for one), of one address or all;
+        ``unconnected``: only those whose page has not connected yet."""
+        owners = [c for c in self.owners.values() if not (unconnected and c.connected)]
         if address is None:
-            return len(self.owners) + sum(self.loading.values())
-        return (sum(c.address == address for c in self.owners.values())
-                + self.loading.get(address, 0))
+            return len(owners) + sum(self.loading.values())
+        return sum(c.address == address for c in owners) + self.loading.get(address, 0)
 
     def hand_out(self, kernel_id: str, client: PageClient) -> None:
         """``kernel_id`` now serves ``client``'s page."""
@@ -228,10 +231,14 @@ class GuardedPageHandler(_GuardedMixin, TornadoVoilaHandler):
         for name in ("template", "theme"):  # never leave the pool's template
             self.request.arguments.pop(name, None)
             self.request.query_arguments.pop(name, None)
+        if self.path_args and self.path_args[0]:
+            return  # not the page: Voila redirects it to the (empty) file allowlist
         app = self.guard.app
         address = client_address(self.request, app.trusted_proxies)
         if (self.guard.in_use() >= app.max_kernels
-                or self.guard.in_use(address) >= app.max_kernels_per_client):
+                or self.guard.in_use(address) >= app.max_kernels_per_client
+                or self.guard.in_use(address, unconnected=True)
+                >= app.max_unconnected_per_client):
             self.log.warning("busy: %d page kernels, %d for this client",
                              self.guard.in_use(), self.guard.in_use(address))
             self.set_status(503)
@@ -240,6 +247,9 @@ class GuardedPageHandler(_GuardedMixin, TornadoVoilaHandler):
             self.finish(message_page(self.request.headers.get("Accept-Language", ""),
                                      ("busy.title", "busy.text"), self.request.uri or "/"))
             return
+        # the page's own shutdown on leaving (Voila's sendBeacon) sends this token: with
+        # the cookie in place a closed tab's kernel goes at once, not after the idle time
+        self.xsrf_token  # noqa: B018 - sets the _xsrf cookie (SameSite, Secure over TLS)
         device = self.get_cookie(DEVICE_COOKIE) or ""
         if len(device) < 32 or not device.replace("-", "").replace("_", "").isalnum():
             device = secrets.token_urlsafe(32)
@@ -478,6 +488,9 @@ class GuardedVoila(Voila):
 
     max_kernels = Int(60, config=True, help="page kernels in use on this server at most")
     max_kernels_per_client = Int(30, config=True, help="page kernels of one address at most")
+    max_unconnected_per_client = Int(
+        10, config=True, help="page kernels of one address whose page has not connected yet "
+        "(a browser connects within seconds; a flood of bare page loads never does)")
     unconnected_seconds = Int(120, config=True,
                               help="a page kernel whose page never connected is culled then")
     pool_max_age = Int(3600, config=True, help="seconds before a pool kernel is replaced")

@@ -25,10 +25,12 @@ class ServerLimits:
     """What one page server allows.
 
     ``pool_size`` preheated kernels wait for page loads (each has imported the app and
-    loaded the bank); at most ``max_kernels`` page kernels are in use, and
+    loaded the bank); at most ``max_kernels`` page kernels are in use,
     ``max_kernels_per_client`` for one address (a class behind one school router shares
-    an address); beyond them a page load gets the busy page.  A page kernel is culled
-    after ``cull_idle_seconds`` without a message (connected or not), after
+    an address) and ``max_unconnected_per_client`` of those before their page connects
+    (bare page loads cannot empty the pool); beyond them a page load gets the busy page.
+    A page kernel is culled after ``cull_idle_seconds`` without a message (connected or
+    not), after
     ``unconnected_seconds`` if its page never connected; pool kernels older than
     ``pool_max_age_seconds`` are replaced.  Culling runs every ``cull_interval_seconds``.
     """
@@ -37,10 +39,18 @@ class ServerLimits:
     max_kernels: int
     max_kernels_per_client: int
     cull_idle_seconds: int
+    max_unconnected_per_client: int = 10
     unconnected_seconds: int = 120
     pool_max_age_seconds: int = 3600
     cull_interval_seconds: int = 30
 
+
+#: Browser extensions a page does not load (Voila loads every installed one otherwise:
+#: plotly's alone is 4.8 MB, which a participant's phone does not need).
+PAGE_EXTENSIONS_OFF = {
+    PARTICIPANT_PAGE: ("jupyterlab-plotly", "jupyterlab_pygments"),
+    TEACHER_PAGE: ("jupyterlab_pygments",),
+}
 
 #: A class of 30 starts together from one school address, with room for reloads and a
 #: second class; about 0.16 GB a kernel (docs/ui/serving.md): ~14 GB at the caps.
@@ -65,6 +75,8 @@ def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_
     if pool_size is not None:
         limits = dataclasses.replace(limits, pool_size=pool_size)
     proxies = ",".join(f'"{p}"' for p in trusted_proxies)
+    off = PAGE_EXTENSIONS_OFF.get(Path(notebook).name, ())
+    deny = [f"--VoilaConfiguration.extension_denylist={name}" for name in off]
     return [
         sys.executable, "-m", "lang_assess.ui.guard", str(notebook),
         f"--port={port}", "--no-browser", f"--Voila.ip={ip}",
@@ -78,8 +90,10 @@ def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_
         "--VoilaConfiguration.file_allowlist=[]",
         f"--GuardedVoila.max_kernels={limits.max_kernels}",
         f"--GuardedVoila.max_kernels_per_client={limits.max_kernels_per_client}",
+        f"--GuardedVoila.max_unconnected_per_client={limits.max_unconnected_per_client}",
         f"--GuardedVoila.unconnected_seconds={limits.unconnected_seconds}",
         f"--GuardedVoila.pool_max_age={limits.pool_max_age_seconds}",
         f"--GuardedVoila.trusted_proxies=[{proxies}]",
         f"--GuardedVoila.secure_cookies={secure_cookies}",
+        *deny,
     ]
