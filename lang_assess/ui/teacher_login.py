@@ -79,11 +79,7 @@ class SessionScreens:
         try:
             action()
         except AccessDenied:
-            if self.teacher is None or not self._session_open():
-                self.teacher = None
-                self.show_login(self.t("session_ended"))
-            else:
-                self._denied()
+            self._denied()  # the login again when it was the session that ended
         except (LangAssessError, ValueError) as exc:
             self.status(f"{self.t('failed')} {exc}")
 

@@ -147,7 +147,12 @@ class TeacherDashboard(SessionScreens):
             close(w)
 
     def _denied(self) -> None:
-        """What a link to someone else's cohort or participant shows: no data at all."""
+        """What a link to someone else's cohort or participant shows: no data at all
+        (and when the refusal was the session ending: the login)."""
+        if self.teacher is None or not self._session_open():
+            self.teacher = None
+            self.show_login(self.t("session_ended"))
+            return
         self._set_body(widgets.HTML(
             f"<p class='la-denied'>{html.escape(self.t('denied'))}</p>"),)
 
