@@ -99,6 +99,6 @@ def _retention_run(args: argparse.Namespace) -> int:
     report = service.run_retention()
     print(f"retention ({service.config.retention_action} after "
           f"{service.config.retention_days} days): {report.anonymised} anonymised, "
-          f"{report.deleted} deleted, {report.sessions_forgotten} old teacher sessions "
-          "forgotten")
+          f"{report.deleted} deleted; {report.sessions_forgotten} old teacher sessions and "
+          f"{report.devices_forgotten} unused devices forgotten")
     return 0

@@ -58,8 +58,7 @@ from voila.tornado.kernel_websocket_handler import (
 
 from lang_assess.ui.messages import LANGUAGES, catalogue
 
-SHARE = Path(__file__).with_name("share")  # holds voila/templates/lang_assess
-TEMPLATE = "lang_assess"
+SHARE = Path(__file__).with_name("share")  # holds voila/templates/strict
 DEVICE_COOKIE = "la_device"
 SECRET_HEADER = "X-Lang-Assess-Kernel"
 GUARD_URL_ENV, GUARD_SECRET_ENV = "LANG_ASSESS_GUARD_URL", "LANG_ASSESS_GUARD_SECRET"

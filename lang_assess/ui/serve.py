@@ -18,6 +18,8 @@ from pathlib import Path
 # the page notebooks, in the folder `lang-assess serve --pages` names (default dashboards/)
 PARTICIPANT_PAGE = "participant.ipynb"
 TEACHER_PAGE = "teacher.ipynb"
+# the pages' Voila template (lang_assess/ui/share/voila/templates/strict): no inline script
+TEMPLATE = "strict"
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,7 @@ def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_
     return [
         sys.executable, "-m", "lang_assess.ui.guard", str(notebook),
         f"--port={port}", "--no-browser", f"--Voila.ip={ip}",
-        "--show_tracebacks=False", "--strip_sources=True", "--template=lang_assess",
+        "--show_tracebacks=False", "--strip_sources=True", f"--template={TEMPLATE}",
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.allow_theme_override=NO",
         "--preheat_kernel=True", f"--pool_size={limits.pool_size}",

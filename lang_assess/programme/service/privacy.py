@@ -34,9 +34,11 @@ from lang_assess.programme.store.models import (
     Teacher,
     TeacherSession,
     TestRun,
+    TrustedDevice,
 )
 
 EXPORT_FORMAT = "lang_assess participant export 1"
+DEVICE_DAYS = 180  # the device cookie's lifetime (lang_assess/ui/guard.py)
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class RetentionReport:
     anonymised: int
     deleted: int
     sessions_forgotten: int
+    devices_forgotten: int = 0
 
 
 def _iso(value: Any) -> Any:
@@ -152,9 +155,10 @@ class PrivacyMixin(AccessMixin):
 
     def run_retention(self) -> RetentionReport:
         """Anonymise (or delete, per ``retention_action``) every participant who left
-        the programme at least ``retention_days`` ago, and forget teacher sessions that
-        ended over 30 days ago.  Meant to run daily (``lang-assess retention run``);
-        each participant it touches is audited as done by ``retention``."""
+        the programme at least ``retention_days`` ago, forget teacher sessions that
+        ended over 30 days ago and devices unused for 180 days.  Meant to run daily
+        (``lang-assess retention run``); each participant it touches is audited as done
+        by ``retention``."""
         now = self.clock()
         cutoff = now.date() - dt.timedelta(days=self.config.retention_days)
         anonymised = deleted = 0
@@ -174,10 +178,15 @@ class PrivacyMixin(AccessMixin):
                                 f"{self.config.retention_action}", entity="participant",
                                 entity_id=pid, reason=None,
                                 detail={"retention_days": self.config.retention_days}))
-            old = self.wall_clock() - dt.timedelta(days=30)
+            wall = self.wall_clock()
+            old = wall - dt.timedelta(days=30)
             sessions = db.execute(delete(TeacherSession).where(
                 (TeacherSession.ended_at < old) | (TeacherSession.last_seen_at < old))).rowcount
-        return RetentionReport(anonymised, deleted, int(sessions or 0))
+            # a device unused for as long as its cookie lives is trusted no more
+            unused = wall - dt.timedelta(days=DEVICE_DAYS)
+            devices = db.execute(delete(TrustedDevice).where(
+                TrustedDevice.last_seen_at < unused)).rowcount
+        return RetentionReport(anonymised, deleted, int(sessions or 0), int(devices or 0))
 
     # ---- the two ways of forgetting ---------------------------------------------------
     def _scrub_audit(self, db: Session, participant_id: int) -> None:
