@@ -55,7 +55,8 @@ def show_admin(dash: TeacherDashboard) -> None:
             label += f" — {dash.t('disabled')}"
         toggle = widgets.Button(description=dash.t("enable" if r.disabled else "disable"))
         toggle.add_class(f"la-toggle-{r.username}")
-        reset = widgets.Button(description=dash.t("reset_password"))
+        reset = widgets.Button(description=dash.t("reset_password"),
+                               layout=widgets.Layout(width="auto"))
         reset.add_class(f"la-reset-{r.username}")
 
         def flip(tid: int = int(r.id), now: bool = not r.disabled) -> None:
@@ -76,7 +77,8 @@ def show_admin(dash: TeacherDashboard) -> None:
     username = widgets.Text(description=dash.t("user"))
     username.add_class("la-new-user")
     admin = widgets.Checkbox(description=dash.t("is_admin"))
-    add = widgets.Button(description=dash.t("add_teacher"), button_style="primary")
+    add = widgets.Button(description=dash.t("add_teacher"), button_style="primary",
+                         layout=widgets.Layout(width="auto"))
     add.add_class("la-add-teacher")
 
     def add_teacher() -> None:
@@ -104,9 +106,11 @@ def participant_actions(dash: TeacherDashboard, participant_id: int,
     assert actor is not None
     status = dash.service.participant_status(actor, participant_id)
     out = widgets.VBox()
-    new_code = widgets.Button(description=dash.t("new_code"))
+    wide = {"description_width": "initial"}
+    auto = widgets.Layout(width="auto")
+    new_code = widgets.Button(description=dash.t("new_code"), layout=auto)
     new_code.add_class("la-new-code-button")
-    why = widgets.Text(description=dash.t("reason"))
+    why = widgets.Text(description=dash.t("reason"), style=wide)
 
     def reissue() -> None:
         code = dash.service.reissue_code(actor, participant_id, why.value)
@@ -114,9 +118,10 @@ def participant_actions(dash: TeacherDashboard, participant_id: int,
         out.children = (_secret_box(dash, dash.t("new_code_shown"), code, "la-reissued"),)
 
     dash._on(new_code, reissue)
-    left = widgets.DatePicker(description=dash.t("left"), value=status["left_on"])
+    left = widgets.DatePicker(description=dash.t("left"), value=status["left_on"],
+                              style=wide)
     left.add_class("la-left")
-    save_left = widgets.Button(description=dash.t("left_save"))
+    save_left = widgets.Button(description=dash.t("left_save"), layout=auto)
     save_left.add_class("la-left-save")
 
     def mark_left() -> None:
@@ -131,7 +136,7 @@ def participant_actions(dash: TeacherDashboard, participant_id: int,
         widgets.HTML(f"<p class='la-retention'>{dash.t('retention_due')} {due}</p>"
                      if due else "")]
     if actor.is_admin:
-        export = widgets.Button(description=dash.t("export_data"))
+        export = widgets.Button(description=dash.t("export_data"), layout=auto)
         export.add_class("la-export-data")
         link = widgets.HTML()
 
@@ -144,9 +149,11 @@ def participant_actions(dash: TeacherDashboard, participant_id: int,
                           f"href='data:application/json;base64,{body}'>{name}.json</a>")
 
         dash._on(export, export_data)
-        confirm = widgets.Text(placeholder=dash.t("erase_confirm"))
+        confirm = widgets.Text(placeholder=dash.t("erase_confirm"),
+                               layout=widgets.Layout(width="22em"))
         confirm.add_class("la-erase-confirm")
-        erase = widgets.Button(description=dash.t("erase"), button_style="danger")
+        erase = widgets.Button(description=dash.t("erase"), button_style="danger",
+                               layout=auto)
         erase.add_class("la-erase")
 
         def erase_all() -> None:
