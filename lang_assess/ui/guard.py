@@ -243,8 +243,9 @@ class GuardedPageHandler(_GuardedMixin, TornadoVoilaHandler):
             self.set_status(503)
             self.set_header("Retry-After", str(app.busy_retry_seconds))
             self.set_header("Content-Type", "text/html; charset=utf-8")
+            again = self.base_url + (f"?{self.request.query}" if self.request.query else "")
             self.finish(message_page(self.request.headers.get("Accept-Language", ""),
-                                     ("busy.title", "busy.text"), self.request.uri or "/"))
+                                     ("busy.title", "busy.text"), again))
             return
         # the page's own shutdown on leaving (Voila's sendBeacon) sends this token: with
         # the cookie in place a closed tab's kernel goes at once, not after the idle time
@@ -253,7 +254,7 @@ class GuardedPageHandler(_GuardedMixin, TornadoVoilaHandler):
         if len(device) < 32 or not device.replace("-", "").replace("_", "").isalnum():
             device = secrets.token_urlsafe(32)
             self.set_cookie(DEVICE_COOKIE, device, httponly=True, samesite="Lax",
-                            expires_days=180, path="/")
+                            expires_days=180, path=self.base_url)
         self._address = address
         self.guard.loading[address] = self.guard.loading.get(address, 0) + 1
         _CLIENT.set(PageClient(device, address, self.request.query,

@@ -32,9 +32,11 @@ class ServerLimits:
     an address) and ``max_unconnected_per_client`` of those before their page connects
     (bare page loads cannot empty the pool); beyond them a page load gets the busy page.
     A page kernel is culled after ``cull_idle_seconds`` without a message (connected or
-    not), after
-    ``unconnected_seconds`` if its page never connected; pool kernels older than
-    ``pool_max_age_seconds`` are replaced.  Culling runs every ``cull_interval_seconds``.
+    not), after ``unconnected_seconds`` if its page never connected; pool kernels older
+    than ``pool_max_age_seconds`` are replaced.  Culling runs every
+    ``cull_interval_seconds``.
+    A kernel taken from the pool is replaced ``refill_delay_seconds`` later: starting a
+    kernel takes seconds of CPU, which the page loads of that moment need more.
     """
 
     pool_size: int
@@ -45,6 +47,7 @@ class ServerLimits:
     unconnected_seconds: int = 120
     pool_max_age_seconds: int = 3600
     cull_interval_seconds: int = 30
+    refill_delay_seconds: float = 5.0
 
 
 #: Browser extensions a page does not load (Voila loads every installed one otherwise:
@@ -95,6 +98,7 @@ def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_
         f"--GuardedVoila.max_unconnected_per_client={limits.max_unconnected_per_client}",
         f"--GuardedVoila.unconnected_seconds={limits.unconnected_seconds}",
         f"--GuardedVoila.pool_max_age={limits.pool_max_age_seconds}",
+        f"--VoilaKernelManager.fill_delay={limits.refill_delay_seconds}",
         f"--GuardedVoila.trusted_proxies=[{proxies}]",
         f"--GuardedVoila.secure_cookies={secure_cookies}",
         *deny,
