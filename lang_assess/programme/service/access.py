@@ -57,9 +57,6 @@ LOOKUP_LEN = 4
 SECRET_LEN = 5  # 25⁵ ≈ 9.8 million (23.2 bits): docs/privacy.md has the arithmetic
 SESSION_TOUCH = dt.timedelta(seconds=60)  # a session's last call is written at most this often
 
-# compatibility: the hashing functions' old private names
-_hash_secret, _check_secret = hash_secret, check_secret
-
 
 class AccessDenied(LangAssessError, PermissionError):
     """The caller may not see or change this."""
