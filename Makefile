@@ -15,15 +15,18 @@ APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 setup: $(STAMP)
 
 # Debian packages the tests need: Chromium for the browser tests (driven by Playwright
-# with executable_path=/usr/bin/chromium; never `playwright install`) and PostgreSQL, whose
-# server the tests start themselves in a temporary directory.
+# with executable_path=/usr/bin/chromium; never `playwright install`), PostgreSQL, whose
+# server the tests start themselves in a temporary directory, and nginx, the proxy in
+# front of several page servers (`lang-assess serve --instances N`).
 system-deps:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
 	if [ -n "$$missing" ]; then $(APT) update -qq && $(APT) install -y -qq $$missing; fi
-	@test -f node_modules/axe-core/axe.min.js || npm ci --no-audit --no-fund --silent
+	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/@citolab/qti-components/cdn/index.js \
+	  || npm ci --no-audit --no-fund --silent
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required (py-irt 0.7.1 supports < 3.12); set PYTHON=..."'

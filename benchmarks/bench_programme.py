@@ -21,24 +21,32 @@ from lang_assess.bank.loader import Bank, load_bank
 from lang_assess.engine.cat.design import TestDesign
 from lang_assess.engine.levels import CutScores
 from lang_assess.programme.growth import GrowthPrior
-from lang_assess.programme.rules import ProgrammeConfig, participant_flags
+from lang_assess.programme.rules import PlacementPrior, ProgrammeConfig, participant_flags
 from lang_assess.programme.simulation import (
     WeeklyResult,
     move_up_flag_accuracy,
     programme_cohort,
     simulate_programme,
     track_growth_priors,
+    track_placement_priors,
 )
 
 CONFIG = ProgrammeConfig()
 
 
+PLACEMENT_PRIORS: dict[int, PlacementPrior] = {}  # learnt from the first intake
+
+
 def run(bank: Bank, seed: int, priors: dict[int, GrowthPrior] | None = None,
         progress: TestDesign | None = None, stall_share: float = 0.0
         ) -> tuple[np.ndarray, WeeklyResult]:
+    """An intake as the service runs it: after the first, the placement starts from each
+    track's prior learnt from the first intake's placements."""
     return simulate_programme(bank.params, bank.design("placement"),
                               progress or bank.design("progress"), seed=seed, config=CONFIG,
-                              priors=priors, stall_share=stall_share)
+                              priors=priors, stall_share=stall_share,
+                              placement_routed=bank.design("placement", routing=True),
+                              placement_priors=PLACEMENT_PRIORS or None)
 
 
 def accuracy_row(name: str, result: WeeklyResult, cuts: CutScores) -> str:
@@ -90,6 +98,9 @@ def main() -> None:
         print(f"| after {week} weekly tests | " + " | ".join(
             f"{p.mean:.3f} ± {p.sd:.3f}" for p in learnt.values()) + " |")
     priors = track_growth_priors(track_a, first, CONFIG, week=6)
+    PLACEMENT_PRIORS.update(track_placement_priors(track_a, first, CONFIG))
+    print("\nPlacement priors learnt from the first intake's placements (logits): " + ", ".join(
+        f"Track {t} N({p.mean:.2f}, {p.sd:.2f}²)" for t, p in PLACEMENT_PRIORS.items()))
     _, second = run(bank, 43, priors)
     _, second_default = run(bank, 43)
     print("\n| intake | placement accuracy | weekly accuracy | weekly bias | weekly RMSE | "

@@ -7,7 +7,7 @@ from pathlib import Path
 HERE = Path(__file__).parent
 BENCHMARKS = [
     "bench_cat.py", "bench_concurrency.py", "bench_participants.py", "bench_dashboard.py",
-    "bench_calibration.py", "bench_programme.py", "bench_serving.py",
+    "bench_calibration.py", "bench_programme.py", "bench_serving.py", "bench_placement.py",
 ]
 
 if __name__ == "__main__":

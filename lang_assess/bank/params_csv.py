@@ -4,7 +4,7 @@
 (one row per right/wrong item, logistic metric).  A bank's versioned parameter file
 (``params/<version>.csv``) adds ``model`` (1pl, 2pl, 3pl or gpcm), ``steps`` (the GPCM
 step difficulties, separated by spaces, with ``b`` left empty), ``source`` and ``n``.
-``THETAS.csv`` has a ``theta`` column.
+``THETAS.csv`` has a ``theta`` column and optionally ``track`` (1, 2 or 3).
 Every error names the file and, where there is one, the line, the item and the field.
 """
 
@@ -144,6 +144,12 @@ def write_bank_params_csv(
 
 def read_thetas_csv(path: str | Path) -> np.ndarray:
     """(N,) abilities (logits) from the ``theta`` column of a CSV file."""
+    return read_simulees_csv(path)[0]
+
+
+def read_simulees_csv(path: str | Path) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N,) abilities (logits) from the ``theta`` column of a CSV file and, when it has a
+    ``track`` column, (N,) int tracks 1-3 (else None)."""
     path = Path(path)
     header, rows = _rows(path)
     if "theta" not in header:
@@ -161,6 +167,14 @@ def read_thetas_csv(path: str | Path) -> np.ndarray:
         if not math.isfinite(v):
             problems.append(f"line {line}: field 'theta' is not a finite number ({text!r})")
         values.append(v)
+    tracks = None
+    if "track" in header:
+        tracks = []
+        for line, row in rows:
+            text = (row.get("track") or "").strip()
+            if text not in ("1", "2", "3"):
+                problems.append(f"line {line}: field 'track' is {text!r} (use 1, 2 or 3)")
+            tracks.append(int(text) if text in ("1", "2", "3") else 0)
     if problems:
         raise BankError(problems, source=str(path))
-    return np.asarray(values)
+    return np.asarray(values), None if tracks is None else np.asarray(tracks, dtype=int)

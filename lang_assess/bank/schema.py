@@ -6,17 +6,28 @@ content is authored and reviewed, parameters change with every calibration.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from lang_assess.bank.interaction_rules import (
+    Feedback,
+    Mapping,
+    QtiOrigin,
+    interaction_problems,
+    mapping_max,
+    markup_media,
+)
 from lang_assess.engine.levels import CEFR_LEVELS
 
 Skill = Literal["reading", "listening", "vocabulary", "grammar", "literacy"]
 Level = Literal["preA1", "A1", "A2", "B1", "B2", "C1"]
 ItemType = Literal[
-    "mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false", "ordering", "rated"
+    "mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false", "ordering", "rated",
+    # issue 18: the other QTI interactions (rules in lang_assess/bank/interaction_rules.py)
+    "multiple_response", "text_entry", "match", "associate", "gap_match", "hottext",
 ]
 CHOICE_TYPES = ("mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false")
 GAP = "___"
@@ -74,7 +85,7 @@ class Item(_Strict):
     level: Level
     type: ItemType
     topic: str = Field(min_length=1)
-    stem: str = Field(min_length=1)
+    stem: str = ""  # required unless the item has a `body` (checked below)
     stem_audio: Audio | None = None
     passage: str | None = None
     transcript: Audio | None = None
@@ -87,6 +98,17 @@ class Item(_Strict):
     status: Literal["operational", "pretest"] = "operational"
     author: str = Field(min_length=1)
     review: Review
+    # issue 18 (QTI interactions and imported content; docs/bank/qti.md)
+    body: str | None = None  # markup around the interaction (imported items); ___ marks it
+    text: str | None = None  # gap_match / hottext: the text whose ___ slots hold gaps/hottexts
+    targets: list[Option] = Field(default_factory=list)  # match: the second set
+    max_choices: int | None = Field(default=None, ge=0)  # 0 or None: no limit
+    min_choices: int = Field(default=0, ge=0)
+    shuffle: bool = False  # options shown in a random order, the `fixed` ones kept in place
+    fixed: list[str] = Field(default_factory=list)
+    mapping: Mapping | None = None  # partial credit / mapped answers (QTI map_response)
+    feedback: list[Feedback] = Field(default_factory=list)
+    qti: QtiOrigin | None = None  # the identifiers an imported item had
 
     @field_validator("id")
     @classmethod
@@ -107,8 +129,10 @@ class Item(_Strict):
 
     @property
     def max_score(self) -> int:
-        """Highest score: 1 for right/wrong items, k for a rubric 0..k."""
-        return max(r.score for r in self.rubric) if self.rubric else 1
+        """Highest score: 1 for right/wrong items, k for a rubric 0..k or a mapping."""
+        if self.rubric:
+            return max(r.score for r in self.rubric)
+        return mapping_max(self) if self.mapping is not None else 1
 
     def media(self) -> list[tuple[str, str]]:
         """Every (field, relative path) of a picture or sound this item uses."""
@@ -119,12 +143,12 @@ class Item(_Strict):
             out.append(("transcript", self.transcript.file))
         if self.image:
             out.append(("image", self.image.file))
-        for o in self.options:
+        for o in (*self.options, *self.targets):
             if o.image:
                 out.append((f"options[{o.id}].image", o.image.file))
             if o.audio:
                 out.append((f"options[{o.id}].audio", o.audio.file))
-        return out
+        return out + markup_media(self)
 
     def audio(self) -> list[Audio]:
         """Every sound this item plays, with the words it speaks."""
@@ -134,7 +158,7 @@ class Item(_Strict):
 
 def _item_problems(item: Item) -> list[str]:
     """Rules that tie fields together; each message names the field."""
-    p: list[str] = []
+    p: list[str] = interaction_problems(item)
     prefix = item.id.split("-")
     if len(prefix) == 4 and (prefix[1] != item.level or prefix[2] != item.skill[:3]):
         p.append(f"field 'id' does not match level {item.level!r} and skill {item.skill!r}")
@@ -159,7 +183,7 @@ def _item_problems(item: Item) -> list[str]:
         p.extend(f"field 'options[{o.id}].audio' is missing" for o in item.options if not o.audio)
     if item.type == "true_false" and sorted(ids) != ["F", "T"]:
         p.append("field 'options' of a true_false item must be T (riktig) and F (galt)")
-    if item.type == "gap_choice" and GAP not in item.stem:
+    if item.type == "gap_choice" and GAP not in item.stem and item.body is None:
         p.append(f"field 'stem' of a gap_choice item must contain the gap {GAP}")
     if item.type == "ordering":
         if not 3 <= len(item.options) <= 6:
@@ -188,6 +212,27 @@ def _item_problems(item: Item) -> list[str]:
     return p
 
 
+class RoutingConfig(_Strict):
+    """The routing stage of the placement test (lang_assess/engine/cat/routing.py)."""
+
+    items: int = Field(default=4, ge=1)  # routing items (audio and pictures) first
+    cut: float | None = None  # reading threshold (logits); None: the pre-A1|A1 cut
+    literacy_share: float = Field(default=0.4, gt=0)  # literacy tasks' share for non-readers
+    # LASLLIAM-style literacy steps: cut scores on the θ scale and one label per step
+    literacy_steps: list[float] = Field(default_factory=lambda: [-3.0, -2.5, -2.0])
+    literacy_labels: list[str] = Field(default_factory=lambda: ["1", "2", "3", "4"])
+
+    @model_validator(mode="after")
+    def _steps(self) -> RoutingConfig:
+        v = self.literacy_steps
+        if any(b <= a for a, b in itertools.pairwise(v)):
+            raise ValueError("field 'literacy_steps' must be strictly increasing")
+        if len(self.literacy_labels) != len(v) + 1:
+            raise ValueError(f"field 'literacy_labels' needs {len(v) + 1} labels for "
+                             f"{len(v)} literacy steps")
+        return self
+
+
 class DesignConfig(_Strict):
     """A test design as the bank configures it."""
 
@@ -199,6 +244,9 @@ class DesignConfig(_Strict):
     confidence: float | None = Field(default=None, gt=0, lt=1)
     prior_sd: float = Field(default=1.0, gt=0)
     pretest_items: int = Field(default=0, ge=0)  # unscored pretest items per test
+    # share of the design's prior N(0, prior_sd²) in a person's own prior (robustness)
+    population_weight: float = Field(default=0.0, ge=0, lt=1)
+    routing: RoutingConfig | None = None  # a routing stage, for those who may not read
 
 
 class CutConfig(_Strict):

@@ -44,13 +44,20 @@ def register(sub: Any) -> None:
 
     qx = bank_sub.add_parser("export-qti", help="write the bank as a QTI 3.0 package")
     qx.add_argument("path")
-    qx.add_argument("out")
+    qx.add_argument("out", help="a folder, or a file ending in .zip")
     qx.set_defaults(handler=_export_qti)
 
-    qi = bank_sub.add_parser("import-qti", help="add items from a QTI 3.0 package to a bank")
-    qi.add_argument("package")
-    qi.add_argument("path")
-    qi.add_argument("--overwrite", action="store_true")
+    qi = bank_sub.add_parser(
+        "import-qti", help="add items from a QTI package (folder, .zip or item files) to a bank",
+        description="Exit status: 0 every item imported; 1 some imported, some refused "
+                    "(each listed with file, item and construct); 2 none imported, or the "
+                    "input does not exist.")
+    qi.add_argument("package", help="a package folder or .zip (imsmanifest.xml), an item "
+                    "file, or a folder of item files; QTI 2.x is upgraded first")
+    qi.add_argument("path", help="the bank folder")
+    qi.add_argument("--overwrite", action="store_true", help="replace items already in the bank")
+    for name in ("skill", "level", "topic", "author"):
+        qi.add_argument(f"--{name}", help=f"the {name} of items whose metadata gives none")
     qi.set_defaults(handler=_import_qti)
 
     pub = bank_sub.add_parser("publish", help="make calibrated parameters the bank's current "
@@ -130,7 +137,7 @@ def _export_params(args: argparse.Namespace) -> int:
 
 def _expert_params(args: argparse.Namespace) -> int:
     """Write ``params/<version>.csv`` for every item by the expert rule."""
-    from lang_assess.bank.expert import RULE, expert_parameters
+    from lang_assess.bank.expert import RULE, expert_parameters, model_name
     from lang_assess.bank.loader import load_bank
     from lang_assess.bank.params_csv import write_bank_params_csv
 
@@ -143,7 +150,8 @@ def _expert_params(args: argparse.Namespace) -> int:
     params = expert_parameters(items, bank.cuts)
     target.parent.mkdir(parents=True, exist_ok=True)
     write_bank_params_csv(target, params,
-                          model=["gpcm" if it.max_score > 1 else "2pl" for it in items],
+                          model=[model_name(c, it.max_score)
+                                 for c, it in zip(params.c, items, strict=True)],
                           source=[RULE] * len(items), n=[0] * len(items))
     print(f"{target}: {len(items)} items")
     return 0
@@ -153,19 +161,35 @@ def _export_qti(args: argparse.Namespace) -> int:
     from lang_assess.bank.loader import load_bank
     from lang_assess.bank.qti import export_qti
 
-    bank = load_bank(args.path)
-    manifest = export_qti(list(bank.items.values()), bank.root, Path(args.out),
-                          bank.config.language)
-    print(f"{len(bank.items)} items written; manifest {manifest}")
+    bank = load_bank(args.path, skip=["params"])  # QTI carries content, not parameters
+    written = export_qti(list(bank.items.values()), bank.root, Path(args.out),
+                         bank.config.language)
+    print(f"{len(bank.items)} items written: {written}")
     return 0
 
 
 def _import_qti(args: argparse.Namespace) -> int:
+    """0: all imported; 1: partial; 2: nothing imported (or no such input)."""
     from lang_assess.bank.qti import import_qti
 
-    added = import_qti(Path(args.package), Path(args.path), overwrite=args.overwrite)
-    print(f"{len(added)} item(s) imported into {args.path}")
-    return 0
+    bank = Path(args.path)
+    defaults = {k: getattr(args, k) for k in ("skill", "level", "topic", "author")
+                if getattr(args, k)}
+    report = import_qti(Path(args.package), bank, overwrite=args.overwrite,
+                        defaults=defaults)
+    for item in report.imported:
+        print(f"imported {item.id} ({item.type}"
+              + (f", was '{item.qti.identifier}'" if item.qti else "") + ")")
+    for note in report.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for p in report.problems:
+        print(p, file=sys.stderr)
+    total = len(report.imported) + report.refused
+    print(f"{len(report.imported)} of {total} item(s) imported into {args.path}; "
+          f"{report.refused} not imported ({len(report.problems)} problem(s))")
+    if not report.imported:
+        return 2
+    return 1 if report.problems else 0
 
 
 def _publish(args: argparse.Namespace) -> int:

@@ -12,7 +12,10 @@ def register(sub: Any) -> None:
     cal = sub.add_parser("calibrate", help="estimate item parameters from a wide responses CSV")
     cal.add_argument("responses", help="CSV: a 'person' column, then one column per item "
                      "(0/1, or 0..k for rated items; blank = not administered)")
-    cal.add_argument("--model", choices=("1pl", "2pl", "pcm", "gpcm"), default="2pl")
+    cal.add_argument("--model", choices=("1pl", "2pl", "3pl", "pcm", "gpcm"), default="2pl")
+    cal.add_argument("--chance", type=float, default=0.25, help="3pl: every item's chance "
+                     "level 1/k, the mode of the Beta prior on c (default 0.25)")
+    cal.add_argument("--fix-c", action="store_true", help="3pl: keep c at --chance")
     cal.add_argument("--backend", choices=("mml", "pyirt"), default="mml")
     cal.add_argument("--out", required=True, help="PARAMS.csv to write (item,a,b,c,...)")
     cal.add_argument("--fixed", help="PARAMS.csv of anchor items kept at their values "
@@ -31,8 +34,10 @@ def _calibrate(args: argparse.Namespace) -> int:
     from lang_assess.psychometrics.calibrate.io import write_calibration_csv
 
     responses = read_responses_csv(
-        args.responses, max_score=1 if args.model in ("1pl", "2pl") else None)
+        args.responses, max_score=1 if args.model in ("1pl", "2pl", "3pl") else None)
     options: dict[str, object] = {"progress": not args.quiet}
+    if args.model == "3pl":
+        options.update(chance=args.chance, fix_c=args.fix_c)
     if args.fixed:
         options["fixed"] = read_params_csv(args.fixed)
     if args.backend == "pyirt":

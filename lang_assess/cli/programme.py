@@ -21,14 +21,24 @@ def register(sub: Any) -> None:
     dd.set_defaults(handler=_demo_data)
 
     srv = sub.add_parser("serve", help="serve the participant page and the teachers' page")
-    srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8866")))
+    srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8866")),
+                     help="participants connect here, teachers on the next port")
     srv.add_argument("--pool-size", type=int, default=30,
-                     help="preheated kernels (a class of 30 starts together)")
+                     help="preheated kernels per participant server (a class starts together)")
     srv.add_argument("--pages", default="dashboards",
                      help="folder of the page notebooks (participant.ipynb, teacher.ipynb)")
     srv.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
                      help="a reverse proxy whose X-Forwarded-For/-Proto are believed "
                           "(repeat for several; docs/ui/serving.md)")
+    srv.add_argument("--instances", type=int, default=1,
+                     help="participant page servers; more than one runs behind nginx")
+    srv.add_argument("--db", help="database URL for every server (default: the settings')")
+    srv.add_argument("--listen", default="127.0.0.1",
+                     help="address to listen on (the proxy's, with --instances > 1)")
+    srv.add_argument("--secure-cookies", action="store_true",
+                     help="mark cookies Secure (behind TLS)")
+    srv.add_argument("--only", choices=("participant", "teachers"),
+                     help="serve one page on --port (one container per page)")
     srv.set_defaults(handler=_serve)
 
 
@@ -88,45 +98,36 @@ def _demo_data(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    """Run Voila for the participant page and the teachers' page; print the URLs and the
-    demo logins."""
-    import subprocess
+    """Run the page servers as one process set (:mod:`lang_assess.ui.supervisor`); print
+    the URLs and the demo logins; SIGTERM or Ctrl-C stops all of them."""
+    import dataclasses
 
     from lang_assess.programme.settings import Settings
     from lang_assess.programme.store.db import make_engine, migrate
-    from lang_assess.ui.serve import (
-        PARTICIPANT_PAGE,
-        TEACHER_LIMITS,
-        TEACHER_PAGE,
-        voila_command,
-    )
+    from lang_assess.ui.supervisor import ProcessSet, jupyter_env
 
+    if args.instances < 1:
+        raise ValueError("--instances must be at least 1")
     settings = Settings.from_env()
-    pages = Path(args.pages).resolve()
+    if args.db:
+        settings = dataclasses.replace(settings, db_url=args.db)
     data = settings.data_dir
-    env = {**os.environ, **settings.to_env()}
-    for name, sub_dir in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "share"),
-                          ("JUPYTER_RUNTIME_DIR", "runtime"), ("IPYTHONDIR", "ipython")):
-        env.setdefault(name, str(data / "jupyter" / sub_dir))
     migrate(make_engine(settings.database_url))
+    env = {**os.environ, **jupyter_env(data), **settings.to_env()}
+    servers = ProcessSet(pages=Path(args.pages).resolve(), state_dir=data / "serve", env=env,
+                         port=args.port, instances=args.instances, pool_size=args.pool_size,
+                         listen=args.listen, cookie_secure=args.secure_cookies,
+                         only=args.only, trusted_proxies=tuple(args.trusted_proxy),
+                         log=lambda msg: print(f"serve: {msg}", file=sys.stderr, flush=True))
+    host = "127.0.0.1" if args.listen in ("0.0.0.0", "::") else args.listen
     print("participant test page:")
-    print(f"http://127.0.0.1:{args.port}/")
+    print(f"http://{host}:{args.port}/")
     print("teachers' overview:")
-    print(f"http://127.0.0.1:{args.port + 1}/", flush=True)
+    print(f"http://{host}:{args.port + 1}/", flush=True)
     logins = data / "demo-logins.txt"
     if logins.exists():
         for line in logins.read_text(encoding="utf-8").splitlines():
             if line.startswith(("teacher:", "code:")):
                 print(line)
-    print("(Ctrl-C stops both servers)", flush=True)
-    proxies = args.trusted_proxy
-    teachers = subprocess.Popen(voila_command(pages / TEACHER_PAGE, args.port + 1,
-                                              TEACHER_LIMITS, trusted_proxies=proxies),
-                                env=env)
-    try:
-        return subprocess.call(voila_command(pages / PARTICIPANT_PAGE, args.port,
-                                             pool_size=args.pool_size,
-                                             trusted_proxies=proxies), env=env)
-    finally:
-        teachers.terminate()
-        teachers.wait(timeout=30)
+    print("(Ctrl-C or SIGTERM stops every server)", flush=True)
+    return servers.run()

@@ -1,9 +1,14 @@
 """``lang-assess simulate`` and ``lang-assess demo``: simulees through a design.
 
+``lang-assess simulate --bank-dir item_bank/nb --design placement|progress
+--thetas THETAS.csv [--respond-with TRUE.csv] [--seed S] [--json]`` runs the bank's own
+designs, each simulee starting as the live service would start a participant of its
+track (THETAS.csv: ``theta`` and optionally ``track``), answers drawn from TRUE.csv's
+``item,a,b,c`` when given (parameters that may differ from the ones the test scores with).
 ``lang-assess simulate --bank PARAMS.csv [--thetas THETAS.csv | --n N] [--cuts c1,c2,...]
-[--design placement|progress] [--seed S] [--json]`` prints a table (or, with ``--json``,
-one JSON object); ``lang-assess demo`` runs the same on a synthetic bank with a walk
-through one test.
+[--design placement|progress] [--seed S] [--json]`` runs the engine's presets on a
+parameter file.  Both print a table (or, with ``--json``, one JSON object);
+``lang-assess demo`` runs the same on a synthetic bank with a walk through one test.
 """
 
 from __future__ import annotations
@@ -31,11 +36,17 @@ DEMO_CUTS = "-2,-1,0,1,2"
 def register(sub: Any) -> None:
     """Add ``simulate`` and ``demo`` to the subcommands ``sub``."""
     sim = sub.add_parser("simulate", help="run simulees through a test design on a bank")
-    sim.add_argument("--bank", required=True, help="item parameters CSV: item,a,b[,c][,skill]")
+    where = sim.add_mutually_exclusive_group(required=True)
+    where.add_argument("--bank", help="item parameters CSV: item,a,b[,c][,skill]")
+    where.add_argument("--bank-dir", help="an item bank folder (e.g. item_bank/nb): its "
+                       "current parameters, cut scores and designs")
     who = sim.add_mutually_exclusive_group()
-    who.add_argument("--thetas", help="true abilities CSV with a 'theta' column")
+    who.add_argument("--thetas", help="true abilities CSV: 'theta', optionally 'track' (1-3)")
     who.add_argument("--n", type=int, help="number of simulees drawn from N(0, 1) (default 1000)")
-    sim.add_argument("--cuts", help="CEFR cut scores on the θ scale, e.g. -2,-1,0,1,2")
+    sim.add_argument("--cuts", help="CEFR cut scores on the θ scale, e.g. -2,-1,0,1,2 "
+                     "(default with --bank-dir: the bank's)")
+    sim.add_argument("--respond-with", help="CSV item,a,b[,c] the answers are drawn from "
+                     "(default: the parameters the test scores with)")
     sim.add_argument("--design", choices=("placement", "progress"), default="placement")
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--json", action="store_true", help="print one JSON object")
@@ -64,35 +75,113 @@ def _design(
     return maker(**kwargs), notes
 
 
-def _run(params: ItemParameters, design: TestDesign, thetas: np.ndarray, seed: int,
-         cuts: CutScores | None) -> Any:
+def _run(params: ItemParameters, design: TestDesign | dict[str, TestDesign],
+         thetas: np.ndarray, seed: int, cuts: CutScores | None, **options: Any) -> Any:
     from tqdm import tqdm
 
     from lang_assess.engine.simulate import simulate
 
     with tqdm(total=thetas.size, unit="simulee", file=sys.stderr, disable=None) as bar:
-        return simulate(params, design, thetas, seed=seed, cuts=cuts, progress=bar.update)
+        return simulate(params, design, thetas, seed=seed, cuts=cuts, progress=bar.update,
+                        **options)
+
+
+def _simulees(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray | None]:
+    """True abilities (and tracks, if the file has them) from --thetas or --n."""
+    from lang_assess.bank import read_simulees_csv
+
+    if args.thetas:
+        return read_simulees_csv(args.thetas)
+    n = 1000 if args.n is None else args.n
+    if n < 1:
+        raise ValueError("--n must be at least 1")
+    return np.random.default_rng([args.seed, 7]).normal(0.0, 1.0, n), None
+
+
+def _respond(path: str | None, params: ItemParameters) -> Any:
+    """The answer model of ``--respond-with``, matched to the bank's items; errors name
+    the file."""
+    if not path:
+        return None
+    from lang_assess.bank import read_params_csv
+    from lang_assess.engine.answers import ResponseModel
+    from lang_assess.errors import BankError
+
+    try:
+        return ResponseModel(read_params_csv(path)).aligned(params)
+    except BankError as exc:
+        if exc.source is not None:
+            raise
+        raise BankError(exc.problems, source=path) from None
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from lang_assess.bank import read_params_csv, read_thetas_csv
+    from lang_assess.bank import read_params_csv
 
+    if args.bank_dir:
+        return _simulate_bank(args)
     params = read_params_csv(args.bank)
+    respond = _respond(args.respond_with, params)
     cuts = CutScores.parse(args.cuts) if args.cuts else None
-    if args.thetas:
-        thetas = read_thetas_csv(args.thetas)
-    else:
-        n = 1000 if args.n is None else args.n
-        if n < 1:
-            raise ValueError("--n must be at least 1")
-        thetas = np.random.default_rng([args.seed, 7]).normal(0.0, 1.0, n)
+    thetas, tracks = _simulees(args)
     design, notes = _design(args.design, params, cuts)
-    result = _run(params, design, thetas, args.seed, cuts)
-    summary = result.summary()
+    result = _run(params, design, thetas, args.seed, cuts, respond=respond, groups=tracks)
+    title = f"{design.name} design, {params.n_items} items, {result.n} simulees"
+    return _print(result.summary(), args, title, notes)
+
+
+def _simulate_bank(args: argparse.Namespace) -> int:
+    """``--bank-dir``: the bank's own designs, each simulee started as the service would."""
+    from lang_assess.bank.loader import load_bank
+    from lang_assess.programme.rules import load_config
+    from lang_assess.programme.settings import Settings
+    from lang_assess.programme.simulation import progress_prior
+
+    bank = load_bank(args.bank_dir)
+    respond = _respond(args.respond_with, bank.params)
+    config = load_config(Settings.from_env().config_file)
+    cuts = CutScores.parse(args.cuts) if args.cuts else bank.cuts
+    thetas, tracks = _simulees(args)
+    notes: list[str] = []
+    if args.design == "placement":
+        result = _run_placement(bank, thetas, tracks, args.seed, config, cuts, respond)
+        notes.append("each simulee starts from its track's placement prior (programme "
+                     "config), Track 1 with the routing stage" if tracks is not None else
+                     "no track column: every simulee starts from the design's own prior")
+    else:
+        design = bank.design("progress")
+        se = next(r.se for r in design.stop.rules if hasattr(r, "se"))
+        mean, sd = progress_prior(thetas, last_se=se, config=config, seed=args.seed)
+        notes.append("each simulee starts from a weekly prior as the service forms it "
+                     "(last week's estimate carried one week on)")
+        result = _run(bank.params, design, thetas, args.seed, cuts, respond=respond,
+                      groups=tracks, prior_mean=mean, prior_sd=sd)
+    if respond is not None:
+        notes.append(f"answers drawn from {args.respond_with}")
+    title = (f"{args.design} design of {bank.root}, {bank.params.n_items} items, "
+             f"{result.n} simulees")
+    return _print(result.summary(), args, title, notes)
+
+
+def _run_placement(bank: Any, thetas: np.ndarray, tracks: np.ndarray | None, seed: int,
+                   config: Any, cuts: CutScores, respond: Any) -> Any:
+    from tqdm import tqdm
+
+    from lang_assess.programme.simulation import simulate_placement
+
+    with tqdm(total=thetas.size, unit="simulee", file=sys.stderr, disable=None) as bar:
+        return simulate_placement(bank, thetas, tracks, seed=seed, config=config, cuts=cuts,
+                                  respond=respond, progress=bar.update)
+
+
+def _print(summary: dict[str, Any], args: argparse.Namespace, title: str,
+           notes: Sequence[str]) -> int:
+    """The summary as JSON (groups are tracks: ``by_track``) or as a table."""
+    if "by_group" in summary:
+        summary["by_track"] = summary.pop("by_group")
     if args.json:
         print(json.dumps(summary))
     else:
-        title = f"{design.name} design, {params.n_items} items, {result.n} simulees"
         print(format_report(summary, title=f"{title} (seed {args.seed})", notes=notes))
     return 0
 
@@ -145,6 +234,8 @@ _LABELS = [
     ("test_overlap", "mean test overlap", "{:.3f}"),
     ("items_never_used", "items never used", "{:d}"),
     ("cefr_accuracy", "CEFR exact-level accuracy", "{:.3f}"),
+    ("placed_too_high", "placed a level too high or more", "{:.3f}"),
+    ("placed_too_low", "placed a level too low or more", "{:.3f}"),
 ]
 
 
@@ -163,5 +254,14 @@ def format_report(summary: dict[str, Any], *, title: str, notes: Sequence[str] =
         lines.append("")
         lines.append("  CEFR accuracy by true level:")
         lines.append("    " + "   ".join(f"{k} {v:.2f}" for k, v in by_level.items()))
+    for name, rows in (("track", summary.get("by_track") or {}),):
+        if rows:
+            lines.append("")
+            lines.append(f"  by {name}:      n    bias   RMSE  length  accuracy  too high  too low")
+            lines.extend(
+                f"    {k:<8} {r['n']:>6d} {r['bias']:+7.3f} {r['rmse']:6.3f} "
+                f"{r['mean_length']:7.2f} {r.get('cefr_accuracy', float('nan')):9.3f} "
+                f"{r.get('placed_too_high', float('nan')):9.3f} "
+                f"{r.get('placed_too_low', float('nan')):8.3f}" for k, r in rows.items())
     lines.extend(f"  note: {n}" for n in notes)
     return "\n".join(lines)

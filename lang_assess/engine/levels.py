@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import ndtr
+
+from lang_assess.engine.special import normal_cdf
 
 CEFR_LEVELS: tuple[str, ...] = ("preA1", "A1", "A2", "B1", "B2", "C1")
 
@@ -79,7 +80,7 @@ class CutScores:
         """
         th = np.asarray(theta, dtype=float)[..., None]
         s = np.maximum(np.asarray(se, dtype=float)[..., None], 1e-12)
-        upper = ndtr((self.array - th) / s)  # P(θ < cut_k)
+        upper = normal_cdf((self.array - th) / s)  # P(θ < cut_k)
         ones = np.ones((*upper.shape[:-1], 1))
         cdf = np.concatenate([upper, ones], axis=-1)
         return np.diff(cdf, axis=-1, prepend=0.0)

@@ -1,4 +1,5 @@
-"""Programme rules as pure functions: tracks from intake data, weekly priors, flags.
+"""Programme rules as pure functions: tracks from intake data, how a placement test
+starts, weekly priors, flags.
 
 The numbers live in one config file (``lang_assess/programme/programme.yaml``, or the file
 named by the settings' ``config_file``); these functions do no I/O besides reading it.
@@ -15,9 +16,9 @@ from typing import Any
 import numpy as np
 import yaml
 from numpy.typing import ArrayLike
-from scipy.special import ndtr
 
 from lang_assess.engine.levels import CutScores
+from lang_assess.engine.special import normal_cdf
 from lang_assess.programme.growth import GrowthPrior, Trend
 from lang_assess.programme.settings import PACKAGED_CONFIG
 
@@ -28,6 +29,14 @@ class ProgrammeConfig:
 
     track1_max_years: int = 6
     track3_min_years: int = 13
+    track1_prior_mean: float = -2.6
+    track1_prior_sd: float = 0.5
+    track2_prior_mean: float = -1.2
+    track2_prior_sd: float = 0.8
+    track3_prior_mean: float = 0.2
+    track3_prior_sd: float = 0.9
+    placement_min_learners: int = 30
+    settled_months: int = 12
     bank: str = "nb"
     exclude_weeks: int = 4
     expected_growth: float = 0.05
@@ -100,6 +109,69 @@ def suggest_track(
     return 2
 
 
+@dataclass(frozen=True)
+class PlacementPrior:
+    """Where a track's participants stand on arrival: N(``mean``, ``sd``²) in logits;
+    ``n`` placement results it was estimated from (0: the config's default)."""
+
+    mean: float
+    sd: float
+    n: int = 0
+
+
+@dataclass(frozen=True)
+class PlacementStart:
+    """How a participant's placement test starts: its prior (logits; None: the design's
+    own wide prior) and whether it begins with the routing stage for those who may not
+    read."""
+
+    mean: float | None
+    sd: float | None
+    routing: bool
+
+
+def default_placement_prior(track: int, config: ProgrammeConfig) -> PlacementPrior:
+    """The documented default of a track (programme.yaml ``placement``), logits."""
+    if track not in (1, 2, 3):
+        raise ValueError(f"track must be 1, 2 or 3, got {track!r}")
+    return PlacementPrior(getattr(config, f"track{track}_prior_mean"),
+                          getattr(config, f"track{track}_prior_sd"))
+
+
+def placement_prior_from_results(theta: ArrayLike, se: ArrayLike, default: PlacementPrior,
+                                 min_learners: int) -> PlacementPrior:
+    """A track's arrival distribution from its placement results θ̂ and SE ((N,) logits),
+    once there are ``min_learners`` of them; ``default`` before.
+
+    The mean is the mean of the EAPs and the variance var(θ̂) + mean(SE²): with EAP
+    estimates the spread of the estimates understates the spread of the people by the
+    mean posterior variance (the law of total variance)."""
+    t, s = np.asarray(theta, dtype=float), np.asarray(se, dtype=float)
+    ok = np.isfinite(t) & np.isfinite(s)
+    t, s = t[ok], s[ok]
+    if t.size < max(min_learners, 2):
+        return default
+    return PlacementPrior(float(t.mean()), float(np.sqrt(t.var(ddof=1) + np.mean(s**2))),
+                          int(t.size))
+
+
+def placement_start(track: int, prior: PlacementPrior, config: ProgrammeConfig, *,
+                    literate_l1: bool | None = None,
+                    months_in_norway: int | None = None) -> PlacementStart:
+    """How the placement test of a participant in ``track`` starts.
+
+    The prior is the track's (``prior``: the default or the organisation's own); someone
+    who has lived in Norway for ``settled_months`` or more before enrolling may have
+    learnt Norwegian the track does not predict, so their test starts from the design's
+    wide prior instead (mean and SD None).  The routing stage is for
+    Track 1 and for anyone enrolled as not literate.
+    """
+    routing = track == 1 or literate_l1 is False
+    if months_in_norway is not None and months_in_norway >= config.settled_months:
+        return PlacementStart(None, None, routing)
+    return PlacementStart(prior.mean, prior.sd, routing)
+
+
 def default_growth_prior(config: ProgrammeConfig) -> GrowthPrior:
     """The growth prior of a track without enough data of its own (logits a week)."""
     return GrowthPrior(config.expected_growth, config.growth_between_sd)
@@ -117,7 +189,7 @@ def prob_above_next_cut(theta: float, se: float, cuts: CutScores, level: int) ->
     ``level`` is the top level."""
     if level >= len(cuts.cuts):
         return 0.0
-    return float(1.0 - ndtr((cuts.cuts[level] - theta) / max(se, 1e-9)))
+    return float(1.0 - normal_cdf((cuts.cuts[level] - theta) / max(se, 1e-9)))
 
 
 def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now: float,

@@ -8,19 +8,29 @@ exactly as :class:`~lang_assess.programme.service.Service` starts it.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
+from lang_assess.bank.loader import Bank
+from lang_assess.engine.answers import ResponseModel
 from lang_assess.engine.cat.design import TestDesign
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
-from lang_assess.engine.simulate import simulate
+from lang_assess.engine.simulate import SimulationResult, simulate
 from lang_assess.programme.growth import GrowthPrior, growth_prior_from_tests, start_trend
 from lang_assess.programme.rules import (
+    PlacementPrior,
     ProgrammeConfig,
     default_growth_prior,
+    default_placement_prior,
     participant_flags,
+    placement_prior_from_results,
+    placement_start,
     weekly_trend,
 )
 
@@ -80,7 +90,7 @@ class WeeklyResult:
 
 def simulate_weekly(
     params: ItemParameters,
-    placement: TestDesign,
+    placement: TestDesign | Mapping[str, TestDesign],
     progress: TestDesign,
     true_theta: np.ndarray,
     *,
@@ -88,13 +98,19 @@ def simulate_weekly(
     config: ProgrammeConfig,
     growth_mean: float | np.ndarray | None = None,
     growth_sd: float | np.ndarray | None = None,
+    tracks: np.ndarray | None = None,
+    placement_priors: Mapping[int, PlacementPrior] | None = None,
 ) -> WeeklyResult:
     """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
 
-    As the service runs them: each learner's trend starts from the placement result and
-    the growth prior ``growth_mean``/``growth_sd`` (scalars or (N,), logits a week;
-    default the config's), each progress test starts from :func:`weekly_trend` of it and
-    may not give an item the simulee saw in the last ``config.exclude_weeks`` weeks.
+    As the service runs them: with ``tracks`` (N,) in 1-3 each placement test starts as
+    :func:`placement_starts` says (the track's prior, from ``placement_priors`` or the
+    config's default; ``placement`` may map a track, as a string, to its design: the
+    routed one for Track 1); each learner's trend starts
+    from the placement result and the growth prior ``growth_mean``/``growth_sd``
+    (scalars or (N,), logits a week; default the config's), each progress test starts
+    from :func:`weekly_trend` of it and may not give an item the simulee saw in the last
+    ``config.exclude_weeks`` weeks.
     """
     true = np.asarray(true_theta, dtype=float)
     n_sim, n_weeks = true.shape
@@ -102,7 +118,8 @@ def simulate_weekly(
     growth, growth_se = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
     prior_mean, prior_sd = np.empty((n_sim, n_weeks)), np.empty((n_sim, n_weeks))
     length = np.empty((n_sim, n_weeks), dtype=int)
-    width = max(placement.stop.max_items, progress.stop.max_items)
+    designs = [placement] if isinstance(placement, TestDesign) else list(placement.values())
+    width = max(*(d.stop.max_items for d in designs), progress.stop.max_items)
     items = np.full((n_sim, n_weeks, width), -1)
     default = default_growth_prior(config)
     g_mean = default.mean if growth_mean is None else growth_mean
@@ -110,8 +127,14 @@ def simulate_weekly(
     trend = None
     for w in range(n_weeks):
         if w == 0:
-            res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
-            mean, sd = placement.prior_mean, placement.prior_sd
+            if tracks is None:
+                mean, sd = designs[0].prior_mean, designs[0].prior_sd
+                res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
+            else:
+                mean, sd, _ = placement_starts(tracks, config, placement_priors)
+                res = simulate(params, placement, true[:, 0], seed=seed, oracle=False,
+                               prior_mean=mean, prior_sd=sd, groups=tracks)
+            mean, sd = res.prior_mean, res.prior_sd  # as the service stores them
             trend = start_trend(res.theta, res.se, g_mean, g_sd)
         else:
             blocked = np.zeros((n_sim, params.n_items), dtype=bool)
@@ -142,15 +165,23 @@ def simulate_programme(
     n: int = 400,
     weeks: int = 20,
     stall_share: float = 0.0,
+    placement_routed: TestDesign | None = None,
+    placement_priors: Mapping[int, PlacementPrior] | None = None,
 ) -> tuple[np.ndarray, WeeklyResult]:
     """One simulated intake (:func:`programme_cohort` with ``seed``) through
     :func:`simulate_weekly` (seed + 1), each learner on their track's growth prior from
-    ``priors`` (track → prior; default: the config's).  Returns (track (N,), result)."""
+    ``priors`` (track → prior; default: the config's), each placement test from its
+    track's placement prior (``placement_priors``, e.g. :func:`track_placement_priors`
+    of an earlier intake; default the config's), Track 1 with ``placement_routed`` when
+    given.  Returns (track (N,), result)."""
     track, _, truth = programme_cohort(seed, n, weeks, stall_share=stall_share)
     mean = np.array([priors[t].mean for t in track]) if priors else None
     sd = np.array([priors[t].sd for t in track]) if priors else None
+    if placement_routed is not None:
+        placement = {"1": placement_routed, "2": placement, "3": placement}
     result = simulate_weekly(params, placement, progress, truth, seed=seed + 1,
-                             config=config, growth_mean=mean, growth_sd=sd)
+                             config=config, growth_mean=mean, growth_sd=sd, tracks=track,
+                             placement_priors=placement_priors)
     return track, result
 
 
@@ -171,6 +202,17 @@ def track_growth_priors(track: np.ndarray, result: WeeklyResult, config: Program
                                        default=default_growth_prior(config),
                                        min_learners=config.growth_min_learners)
             for t in (1, 2, 3)}
+
+
+def track_placement_priors(track: np.ndarray, result: WeeklyResult,
+                           config: ProgrammeConfig) -> dict[int, PlacementPrior]:
+    """Track → placement prior estimated from a simulated intake's placement results as
+    the service would (:func:`~lang_assess.programme.rules.placement_prior_from_results`,
+    the config's default below ``placement_min_learners``).  ``track`` (N,) in 1-3."""
+    return {t: placement_prior_from_results(
+        result.theta[track == t, 0], result.se[track == t, 0],
+        default_placement_prior(t, config), config.placement_min_learners)
+        for t in (1, 2, 3)}
 
 
 def move_up_flag_accuracy(
@@ -226,6 +268,98 @@ def move_up_flag_accuracy(
         "false_alarm_rate": false_alarms / weeks,
         "simulee_weeks": weeks,
     }
+
+
+def placement_starts(tracks: np.ndarray, config: ProgrammeConfig,
+                     priors: Mapping[int, PlacementPrior] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """How the service starts the placement test of a participant of each track, for
+    simulees with only a track known (no literacy or months in Norway at intake).
+
+    ``tracks`` (N,) in 1-3; ``priors`` track → the track's prior (default: the config's,
+    as for an organisation without placement results yet).  Returns (N,) prior means,
+    (N,) prior SDs (logits) and (N,) bool: the test starts with the routing stage
+    (:func:`~lang_assess.programme.rules.placement_start`).
+    """
+    t = np.asarray(tracks, dtype=int).ravel()
+    mean, sd, routing = np.empty(t.size), np.empty(t.size), np.zeros(t.size, dtype=bool)
+    for k in np.unique(t):
+        prior = (priors or {}).get(int(k)) or default_placement_prior(int(k), config)
+        start = placement_start(int(k), prior, config)
+        m = t == k
+        mean[m], sd[m], routing[m] = start.mean, start.sd, start.routing
+    return mean, sd, routing
+
+
+def simulate_placement(
+    bank: Bank,
+    thetas: np.ndarray,
+    tracks: np.ndarray | None,
+    *,
+    seed: int,
+    config: ProgrammeConfig,
+    cuts: CutScores | None = None,
+    respond: ResponseModel | None = None,
+    priors: Mapping[int, PlacementPrior] | None = None,
+    **options: Any,
+) -> SimulationResult:
+    """The bank's placement test for simulees with true θ ``thetas`` (N,) logits, each
+    started as the service starts a participant of its track (``tracks`` (N,) in 1-3:
+    the track's prior, Track 1 with the routing stage; None: everyone from the design's
+    own prior).  ``respond`` draws the answers (default: the bank's parameters);
+    ``cuts`` default to the bank's; ``options`` go to
+    :func:`~lang_assess.engine.simulate.simulate` (e.g. ``oracle=False``)."""
+    design: TestDesign | dict[str, TestDesign] = bank.design("placement")
+    mean = sd = None
+    if tracks is not None:
+        mean, sd, routing = placement_starts(tracks, config, priors)
+        routed = bank.design("placement", routing=True) if routing.any() else None
+        t = np.asarray(tracks, dtype=int)
+        design = {str(k): routed if routing[t == k][0] else design for k in np.unique(t)}
+    return simulate(bank.params, design, thetas, seed=seed, cuts=cuts or bank.cuts,
+                    prior_mean=mean, prior_sd=sd, respond=respond, groups=tracks, **options)
+
+
+def placement_designs_compared(
+    bank: Bank,
+    thetas: np.ndarray,
+    tracks: np.ndarray,
+    *,
+    seed: int,
+    config: ProgrammeConfig,
+    answers: Mapping[str, ResponseModel | None],
+) -> pd.DataFrame:
+    """The placement test before and after issue 13, with answers from several models.
+
+    ``before``: what the service ran until then: v0 scored as 2PL (c = 0), every
+    participant from the design's wide prior, stop at SE 0.30 or 30 items, no routing.
+    ``now``: the bank's placement as the service starts it (:func:`simulate_placement`).
+    ``answers`` names the answer models (None: the bank's parameters; c = 1/k on
+    multiple-choice items in v0).  One row per design × answers: accuracy, mean length,
+    bias overall and by track, Track 1's share placed too high.
+    """
+    d = bank.design("placement", confidence=None)
+    before_design = dataclasses.replace(d, population_weight=0.0)
+    before_params = dataclasses.replace(bank.params, c=np.zeros(bank.params.n_items))
+    rows = []
+    for name, respond in answers.items():
+        model = respond or ResponseModel(bank.params)
+        for design, result in (
+            ("before", simulate(before_params, before_design, thetas, seed=seed,
+                                cuts=bank.cuts, respond=model, groups=tracks,
+                                oracle=False)),
+            ("now", simulate_placement(bank, thetas, tracks, seed=seed, config=config,
+                                       respond=model, oracle=False)),
+        ):
+            s = result.summary()
+            g = s["by_group"]
+            rows.append({
+                "design": design, "answers": name, "accuracy": s["cefr_accuracy"],
+                "mean_length": s["mean_length"], "bias": s["bias"], "rmse": s["rmse"],
+                **{f"bias_track{t}": g[str(t)]["bias"] for t in (1, 2, 3) if str(t) in g},
+                "track1_too_high": g["1"]["placed_too_high"] if "1" in g else np.nan,
+            })
+    return pd.DataFrame(rows)
 
 
 def progress_prior(

@@ -49,10 +49,11 @@ class Recalibration:
 
     def publishable(self, *, max_se_b: float = 0.4,
                     slope_range: tuple[float, float] = (0.3, 4.0)) -> pd.DataFrame:
-        """Which estimated items are precise enough to publish: ``item, n, a, b, se_b,
-        publish, why``.  An item is held back when SE(b) > ``max_se_b`` logits, its slope
-        is outside ``slope_range`` (adaptive data put nearly everyone near p = .5, which
-        says little about a slope), or the calibration flagged it."""
+        """Which estimated items are precise enough to publish: ``item, n, a, b, c, se_b,
+        se_c, publish, why`` (c and its SE from a 3PL calibration; 0 and NaN otherwise).
+        An item is held back when SE(b) > ``max_se_b`` logits, its slope is outside
+        ``slope_range`` (adaptive data put nearly everyone near p = .5, which says little
+        about a slope), or the calibration flagged it."""
         cal = self.calibration
         est = ~cal.fixed
         ids = cal.params.ids[est]
@@ -67,7 +68,8 @@ class Recalibration:
                 ["flagged by the calibration"] if i in flagged else [])
             why.append("; ".join(reasons))
         return pd.DataFrame({"item": ids, "n": cal.n_responses[est], "a": a, "b": b,
-                             "se_b": se_b, "publish": [not w for w in why], "why": why})
+                             "c": self.params.c[est], "se_b": se_b, "se_c": cal.se_c[est],
+                             "publish": [not w for w in why], "why": why})
 
     def summary(self) -> str:
         """A few lines for the notebook: what was fitted, linked and flagged."""
@@ -102,6 +104,7 @@ def recalibrate(
     min_responses: int = 100,
     free: Sequence[str] | None = None,
     progress: bool = False,
+    chance: Mapping[str, float] | None = None,
     **options: object,
 ) -> Recalibration:
     """Calibrate the items with at least ``min_responses`` answers and put them on the
@@ -127,6 +130,10 @@ def recalibrate(
     free : sequence of str, optional
         With ``linking="fixed"``: the items to estimate (default: those not in
         ``current``, i.e. pretest items).
+    chance : Mapping[str, float], optional
+        ``model="3pl"``: item id → chance level 1/k (0: no guessing); default the c of
+        ``current`` (v0 parameters carry c = 1/k).  An item calibrated as 3PL that is in
+        neither is an error.
     """
     if linking not in LINKING:
         raise ValueError(f"linking {linking!r}: use one of {', '.join(LINKING)}")
@@ -141,6 +148,8 @@ def recalibrate(
     if not any(i in estimate for i in enough):
         raise ValueError(f"no item to calibrate has {min_responses} answers or more")
     resp = responses_from_export(export, enough)
+    if model.lower() == "3pl":
+        options["chance"] = _chance_levels(enough, current, chance)
     if linking == "fixed":
         anchors = [i for i in enough if i in known and i not in estimate]
         cal = calibrate(resp, model, backend, fixed=current.subset(current.index_of(anchors)),
@@ -175,6 +184,18 @@ def recalibrate(
         n_responses={str(i): int(n) for i, n in counts.items()},
         data_window=f"{dates.min():%Y-%m-%d}..{dates.max():%Y-%m-%d}",
     )
+
+
+def _chance_levels(items: Sequence[str], current: ItemParameters,
+                   chance: Mapping[str, float] | None) -> np.ndarray:
+    """(I,) chance levels of ``items`` for a 3PL fit: ``chance`` first, else the c of
+    ``current``; every item must have one."""
+    known = dict(zip(current.ids.tolist(), current.c.tolist(), strict=True))
+    given = dict(chance or {})
+    missing = [i for i in items if i not in given and i not in known]
+    if missing:
+        raise ValueError(f"3PL needs each item's chance level (1/k); none for {missing}")
+    return np.array([given.get(i, known.get(i, 0.0)) for i in items], dtype=float)
 
 
 def _as_labels(labels: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:

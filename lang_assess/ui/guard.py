@@ -509,7 +509,10 @@ class GuardedVoila(Voila):
             p for p in (str(SHARE), os.environ.get("JUPYTER_PATH", "")) if p)
         super().initialize(argv)
         self.guard = Guard(self)
-        os.environ[GUARD_URL_ENV] = f"http://127.0.0.1:{self.port}"
+        # the kernels reach this server where it listens (loopback when on every address)
+        host = self.ip if self.ip not in ("", "0.0.0.0", "::", "localhost") else "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        os.environ[GUARD_URL_ENV] = f"http://{host}:{self.port}"
         os.environ[GUARD_SECRET_ENV] = self.guard.secret
         self.port_retries = 0  # the kernels must find this very port
 

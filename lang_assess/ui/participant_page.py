@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import base64
 import html
+import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 import ipywidgets as widgets
 
+from lang_assess.bank.interaction_rules import parse_fragment
 from lang_assess.errors import LangAssessError
 from lang_assess.programme.service import (
     AccessDenied,
@@ -32,6 +34,7 @@ from lang_assess.programme.service import (
     RateLimited,
     Service,
 )
+from lang_assess.ui.item_markup import markup_html
 from lang_assess.ui.messages import LANGUAGES, catalogue, privacy_audio
 
 STYLE = """
@@ -54,6 +57,11 @@ STYLE = """
 .la-choice.mod-info, .la-choice.mod-info:focus { background: #0b57d0; color: #ffffff; }
 .la-app img { max-width: 100%; height: auto; }
 .la-message { color: #8a1c1c; font-weight: 600; min-height: 1.5em; }
+.la-gap { letter-spacing: 0.1em; }
+.la-slot { border: 2px solid #0b57d0; border-radius: 4px; padding: 0 6px; font-weight: 700; }
+.la-body figure { margin: 8px 0; }
+.la-app .widget-dropdown select { font-size: 20px; min-height: 48px; }
+.la-app .la-typed input { text-transform: none; letter-spacing: normal; }
 </style>
 """
 
@@ -64,7 +72,11 @@ PRACTICE = {"stem": "Trykk på sola.", "right": "sol", "options": ("hus", "sol",
 def _data_url(path: str) -> str:
     """A file as a data: URL (pictures and sounds travel inline; no file server)."""
     p = Path(path)
-    mime = {".svg": "image/svg+xml", ".ogg": "audio/ogg", ".png": "image/png"}[p.suffix]
+    mime = {".svg": "image/svg+xml", ".ogg": "audio/ogg", ".png": "image/png",
+            ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+            ".webp": "image/webp", ".mp3": "audio/mpeg", ".wav": "audio/wav",
+            ".m4a": "audio/mp4", ".mp4": "video/mp4", ".webm": "video/webm",
+            ".ogv": "video/ogg"}[p.suffix.lower()]
     return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
 
 
@@ -113,6 +125,12 @@ class ParticipantTestApp:
 
     def _media(self, rel: str) -> str:
         return _data_url(str(self.media_root / rel))
+
+    def _markup(self, fragment: str | None, cls: str, slots: tuple[str, ...] = ()
+                ) -> widgets.HTML:
+        """Item markup (bokmål content): pictures and sounds inline, ``___`` as slots."""
+        body = markup_html(fragment, self._media, slots)
+        return widgets.HTML(f'<div class="{cls}" lang="nb" dir="ltr">{body}</div>')
 
     # ---- screens ---------------------------------------------------------------------
     def show_languages(self) -> None:
@@ -257,11 +275,30 @@ class ParticipantTestApp:
             parts.append(widgets.HTML(f'<img src="{self._media(v.image)}" '
                                       f'alt="{html.escape(v.image_alt or "")}" width="200">'))
         if v.passage:
-            parts.append(self._html(v.passage, "la-nb la-passage", lang="nb"))
-        parts.append(self._html(v.stem.replace("___", "……"), "la-nb la-stem", lang="nb"))
-        self.option_buttons = [self._option(o) for o in v.options]
+            parts.append(self._markup(v.passage, "la-nb la-passage"))
+        if v.body:
+            parts.append(self._markup(v.body, "la-nb la-body"))
+        if v.stem:
+            parts.append(self._markup(v.stem, "la-nb la-stem"))
+        if v.text:
+            labels = (tuple(f'<span class="la-slot">{html.escape(o.id)}</span> '
+                            f"{markup_html(o.text, self._media)}" for o in v.options)
+                      if v.type == "hottext" else tuple(
+                          f'<span class="la-slot">{n}</span>'
+                          for n in range(1, v.text.count("___") + 1)))
+            parts.append(self._markup(v.text, "la-nb la-text", labels))
+        self.option_buttons = []
         self.order_line = self._html("", "la-nb", lang="nb")
-        parts.append(widgets.VBox([w for w, _ in self.option_buttons]))
+        self.pairs: list[widgets.Dropdown] = []
+        self.typed = widgets.Text(layout=widgets.Layout(width="100%"))
+        if v.type == "text_entry":
+            self.typed.add_class("la-typed")
+            parts.append(self.typed)
+        elif v.type in ("match", "gap_match", "associate"):
+            parts.append(self._pairing(v))
+        else:
+            self.option_buttons = [self._option(o) for o in v.options]
+            parts.append(widgets.VBox([w for w, _ in self.option_buttons]))
         if v.type == "ordering":
             parts += [self.order_line,
                       self._button("↺", self._reset_order, name=self.t("item.play_again"))]
@@ -270,8 +307,47 @@ class ParticipantTestApp:
         parts += [self.next_button, self.message]
         self._show(*parts)
 
+    def _pairing(self, v: ItemView) -> widgets.Widget:
+        """One drop-down per part: a target (match), a word (each gap of gap_match), a
+        partner (associate); the answer is the pairs chosen."""
+        def label(o: OptionView) -> str:
+            return _plain(o.text) if o.text else (o.alt or o.id)
+
+        if v.type == "gap_match":
+            rows = [(str(n), str(n)) for n in range(1, (v.text or "").count("___") + 1)]
+            choices = [(label(o), o.id) for o in v.options]
+        else:
+            rows = [(label(o), o.id) for o in v.options]
+            second = v.targets if v.type == "match" else v.options
+            choices = [(label(o), o.id) for o in second]
+        boxes = []
+        for text, row in rows:
+            own = [c for c in choices if v.type != "associate" or c[1] != row]
+            box = widgets.Dropdown(options=[("…", ""), *own], value="", description=text,
+                                   style={"description_width": "initial"},
+                                   layout=widgets.Layout(width="100%"))
+            box.add_class("la-pair")
+            box.row = row  # type: ignore[attr-defined]
+            boxes.append(box)
+        self.pairs = boxes
+        return widgets.VBox(boxes)
+
+    def _answer(self) -> str:
+        """The answer string the service scores (lang_assess.bank.scoring)."""
+        v = self.view
+        assert v is not None
+        if v.type == "text_entry":
+            return self.typed.value
+        if v.type in ("match", "associate"):
+            return ",".join(f"{b.row} {b.value}" for b in self.pairs if b.value)
+        if v.type == "gap_match":
+            return ",".join(f"{b.value} {b.row}" for b in self.pairs if b.value)
+        if v.type in ("multiple_response", "hottext"):
+            return ",".join(self.choice)
+        return "".join(self.choice)
+
     def _option(self, o: OptionView) -> tuple[widgets.Widget, widgets.Button]:
-        label = o.text if o.text is not None else o.id
+        label = _plain(o.text) if o.text is not None else o.id
         b = self._button(label, lambda oid=o.id: self.pick(oid), name=(o.image and o.alt) or label)
         b.add_class("la-choice")
         b.add_class("la-nb")
@@ -293,10 +369,17 @@ class ParticipantTestApp:
         if v.type == "ordering":
             if option_id not in self.choice:
                 self.choice.append(option_id)
-            texts = {o.id: o.text or o.id for o in v.options}
+            texts = {o.id: _plain(o.text) if o.text else o.id for o in v.options}
             self.order_line.value = (
                 f'<div class="la-nb" lang="nb" dir="ltr">'
                 f'{html.escape(" → ".join(texts[c] for c in self.choice))}</div>')
+        elif v.type in ("multiple_response", "hottext"):
+            if option_id in self.choice:
+                self.choice.remove(option_id)
+            elif not v.max_choices or len(self.choice) < v.max_choices:
+                self.choice.append(option_id)
+            elif v.max_choices == 1:
+                self.choice = [option_id]
         else:
             self.choice = [option_id]
         for (_, b), o in zip(self.option_buttons, v.options, strict=True):
@@ -313,15 +396,16 @@ class ParticipantTestApp:
         v = self.view
         if v is None or self.who is None:
             return
-        complete = len(self.choice) == len(v.options) if v.type == "ordering" else self.choice
+        answer = self._answer()
+        complete = len(self.choice) == len(v.options) if v.type == "ordering" else \
+            bool(answer.strip())
         if not complete:
             self.message.value = self._html(self.t("item.choose_answer_first"),
                                             "la-message").value
             return
         self.next_button.disabled = True
         try:
-            self.view = self.service.answer(self.who, v.session_id, v.item_id,
-                                            "".join(self.choice))
+            self.view = self.service.answer(self.who, v.session_id, v.item_id, answer)
         except LangAssessError:
             self.message.value = self._html(self.t("error.saving"), "la-message").value
             self.next_button.disabled = False
@@ -339,6 +423,14 @@ class ParticipantTestApp:
         if "level" in result:
             parts.append(self._html(self.t("end.level", level=result["level"]), "la-stem"))
         self._show(*parts)
+
+
+def _plain(fragment: str | None) -> str:
+    """The text of a markup fragment (button and drop-down labels are plain text)."""
+    if not fragment or ("<" not in fragment and "&" not in fragment):
+        return fragment or ""
+    return " ".join(ET.tostring(parse_fragment(fragment), encoding="unicode",
+                                method="text").split())
 
 
 def make_app() -> ParticipantTestApp:

@@ -69,10 +69,14 @@ TEACHER_LIMITS = ServerLimits(pool_size=2, max_kernels=20, max_kernels_per_clien
 def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_LIMITS, *,
                   pool_size: int | None = None, ip: str = "127.0.0.1",
                   trusted_proxies: Sequence[str] = (), secure_cookies: str = "auto",
-                  ) -> list[str]:
-    """The command line of the page server for ``notebook`` on ``ip``:``port``.
+                  connection_dir: Path | None = None) -> list[str]:
+    """The command line of the page server for ``notebook`` on ``ip``:``port`` (loopback
+    by default; a private address when a proxy on another machine forwards to it).
 
-    ``pool_size`` overrides ``limits.pool_size`` (tests run with one).
+    ``pool_size`` overrides ``limits.pool_size`` (tests run with one).  The server takes
+    exactly ``port`` or fails (Voila would otherwise move to a nearby port the proxy does
+    not know).  ``connection_dir``: where its kernels' connection files go (so that a
+    supervisor can find a dead server's kernels); default the system's temporary folder.
     ``trusted_proxies``: addresses of reverse proxies whose X-Forwarded-For and
     X-Forwarded-Proto are believed; ``secure_cookies``: "auto" (Secure when the request
     came over TLS) or "always".
@@ -82,9 +86,11 @@ def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_
     proxies = ",".join(f'"{p}"' for p in trusted_proxies)
     off = PAGE_EXTENSIONS_OFF.get(Path(notebook).name, ())
     deny = [f"--VoilaConfiguration.extension_denylist={name}" for name in off]
+    where = [f"--Voila.connection_dir_root={connection_dir}"] if connection_dir else []
     return [
         sys.executable, "-m", "lang_assess.ui.guard", str(notebook),
-        f"--port={port}", "--no-browser", f"--Voila.ip={ip}",
+        f"--port={port}", "--Voila.port_retries=0", "--no-browser", f"--Voila.ip={ip}",
+        *where,
         "--show_tracebacks=False", "--strip_sources=True", f"--template={TEMPLATE}",
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.allow_theme_override=NO",

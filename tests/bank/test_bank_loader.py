@@ -6,12 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from support import REPO
 
 from lang_assess.bank import read_params_csv
-from lang_assess.bank.loader import load_bank
+from lang_assess.bank.loader import bank_fingerprint, load_bank, load_bank_cached
 from lang_assess.errors import BankError
 
 BANK = REPO / "item_bank" / "nb"
@@ -167,3 +168,26 @@ def test_export_params_feeds_simulate(tmp_path, bank):
                          timeout=300)
     assert sim.returncode == 0, sim.stderr
     assert json.loads(sim.stdout)["n"] == 100
+
+
+def test_the_cached_bank_is_the_bank_and_follows_changes(tmp_path):
+    root = tmp_path / "nb"
+    shutil.copytree(BANK, root)
+    cache = tmp_path / "cache"
+    fresh = load_bank(root)
+    first = load_bank_cached(root, cache)
+    assert len(list(cache.glob("bank-*.pickle"))) == 1
+    again = load_bank_cached(root, cache)  # from the pickle
+    for bank in (first, again):
+        assert bank.items == fresh.items and bank.config == fresh.config
+        assert np.array_equal(bank.params.b, fresh.params.b)
+    before = bank_fingerprint(root)
+    item = next(root.glob("reading/nb-A1-rea-001.yaml"))
+    item.write_text(item.read_text().replace("Når er matbutikken stengt?",
+                                             "Når er butikken stengt?", 1))
+    assert bank_fingerprint(root) != before
+    changed = load_bank_cached(root, cache)
+    assert changed.items["nb-A1-rea-001"].stem == "Når er butikken stengt?"
+    for pickle_file in cache.glob("bank-*.pickle"):  # a broken cache is rebuilt
+        pickle_file.write_bytes(b"not a pickle")
+    assert load_bank_cached(root, cache).items == changed.items

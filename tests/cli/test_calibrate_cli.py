@@ -73,3 +73,25 @@ def test_the_pyirt_backend_through_the_command(tmp_path, capsys):
     assert main(["calibrate", str(path), "--backend", "pyirt", "--fixed", str(anchors),
                  "--out", str(out), "--quiet"]) == 2
     assert "no anchors" in capsys.readouterr().err
+
+
+def test_3pl_writes_c_and_its_standard_error(tmp_path):
+    rng = np.random.default_rng(9)
+    n, items = 4000, 15
+    a, b = rng.uniform(0.8, 2.0, items), rng.normal(0.3, 1, items)
+    theta = rng.normal(0, 1, n)
+    p = 0.25 + 0.75 / (1 + np.exp(-a * (theta[:, None] - b)))
+    ids = [f"mc{k:02d}" for k in range(items)]
+    frame = pd.DataFrame((rng.random(p.shape) < p).astype(int), columns=ids)
+    frame.insert(0, "person", [f"p{k}" for k in range(n)])
+    path, out = tmp_path / "responses.csv", tmp_path / "params.csv"
+    frame.to_csv(path, index=False)
+    assert main(["calibrate", str(path), "--model", "3pl", "--chance", "0.25", "--out",
+                 str(out), "--quiet"]) == 0
+    table = pd.read_csv(out)
+    assert (table["model"] == "3pl").all() and table["se_c"].notna().all()
+    est = read_params_csv(out)
+    assert abs(est.c.mean() - 0.25) < 0.04 and np.corrcoef(est.b, b)[0, 1] > 0.95
+    assert main(["calibrate", str(path), "--model", "3pl", "--fix-c", "--out", str(out),
+                 "--quiet"]) == 0
+    assert np.allclose(read_params_csv(out).c, 0.25)

@@ -92,3 +92,78 @@ def test_cefr_accuracy_is_reported_by_level():
     s = simulate(BANK, placement_design(), THETAS[:500], seed=6, cuts=CUTS).summary()
     assert 0.5 < s["cefr_accuracy"] <= 1.0
     assert set(s["cefr_accuracy_by_level"]) <= set(CUTS.labels)
+
+
+# ---- answers the scoring model did not produce (issue 13) --------------------------------
+def test_answers_from_the_scoring_parameters_are_the_default():
+    from lang_assess.engine.answers import ResponseModel
+
+    thetas = THETAS[:200]
+    plain = simulate(BANK, placement_design(), thetas, seed=8, oracle=False)
+    same = simulate(BANK, placement_design(), thetas, seed=8, oracle=False,
+                    respond=ResponseModel(BANK))
+    np.testing.assert_array_equal(plain.items, same.items)
+    np.testing.assert_array_equal(plain.theta, same.theta)
+
+
+def test_guessing_the_scoring_model_ignores_places_people_too_high():
+    """Answers drawn with c = 0.25 on a bank scored as 2PL: the low end is placed a band
+    too high; scored with the same c, it is not (same prior, centred on them)."""
+    from lang_assess.engine.answers import ResponseModel, with_guessing
+
+    thetas = np.random.default_rng(9).normal(-2.0, 0.4, 600)
+    guessed = with_guessing(BANK, 0.25)
+    wrong = simulate(BANK, placement_design(), thetas, seed=9, cuts=CUTS, oracle=False,
+                     respond=ResponseModel(guessed), prior_mean=-2.0).summary()
+    right = simulate(guessed, placement_design(), thetas, seed=9, cuts=CUTS, oracle=False,
+                     respond=ResponseModel(guessed), prior_mean=-2.0).summary()
+    assert wrong["bias"] > 0.3 and wrong["placed_too_high"] > 0.3
+    assert abs(right["bias"]) < 0.1 and right["placed_too_high"] < 0.2
+    assert right["cefr_accuracy"] > wrong["cefr_accuracy"] + 0.15
+
+
+def test_slips_pull_estimates_down():
+    from lang_assess.engine.answers import ResponseModel
+
+    thetas = THETAS[:400]
+    slips = simulate(BANK, placement_design(), thetas, seed=10, oracle=False,
+                     respond=ResponseModel(BANK, slip=0.1))
+    assert np.mean(slips.theta - thetas) < -0.1
+    with pytest.raises(ValueError, match="slip"):
+        ResponseModel(BANK, slip=1.0)
+
+
+def test_calibration_error_and_answer_models_are_matched_by_id():
+    from lang_assess.engine.answers import ResponseModel, with_calibration_error
+    from lang_assess.errors import BankError
+
+    rng = np.random.default_rng(11)
+    off = with_calibration_error(BANK, rng, a_sd=0.25, b_sd=0.3)
+    assert np.std(np.log(off.a / BANK.a)) == pytest.approx(0.25, abs=0.03)
+    assert np.std(off.b - BANK.b) == pytest.approx(0.3, abs=0.03)
+    np.testing.assert_array_equal(off.c, BANK.c)
+    order = np.random.default_rng(12).permutation(BANK.n_items)
+    shuffled = ResponseModel(off.subset(order)).aligned(BANK)
+    np.testing.assert_array_equal(shuffled.params.ids, BANK.ids)
+    np.testing.assert_allclose(shuffled.params.a, off.a)
+    with pytest.raises(BankError, match="item 'syn00003': has no parameters"):
+        ResponseModel(off.subset(np.delete(np.arange(BANK.n_items), 3))).aligned(BANK)
+
+
+def test_figures_by_group_and_level_with_a_design_for_each_group():
+    groups = np.repeat(["1", "2"], 150)
+    thetas = np.r_[np.full(150, -2.5), np.full(150, 0.5)]
+    wide = placement_design()
+    short = placement_design(max_items=6, min_items=6)
+    result = simulate(BANK, {"1": short, "2": wide}, thetas, seed=13, cuts=CUTS,
+                      groups=groups, prior_mean=np.r_[np.full(150, -2.5), np.zeros(150)])
+    s = result.summary()
+    assert set(s["by_group"]) == {"1", "2"} and s["by_group"]["1"]["mean_length"] == 6
+    assert s["by_group"]["2"]["mean_length"] > 6
+    for figures in (s, *s["by_group"].values(), *s["by_level"].values()):
+        total = figures["cefr_accuracy"] + figures["placed_too_high"] + figures[
+            "placed_too_low"]
+        assert total == pytest.approx(1.0)
+    assert set(s["by_level"]) == {"preA1", "B1"} and s["by_level"]["B1"]["n"] == 150
+    with pytest.raises(ValueError, match=r"no design for group\(s\) \['3'\]"):
+        simulate(BANK, {"1": wide}, thetas[:2], seed=1, groups=["1", "3"])

@@ -430,3 +430,73 @@ def test_gpcm_via_calibrate_with_warnings_silenced_is_quiet():
         warnings.simplefilter("error")  # a clean fit raises no warning at all
         cal = calibrate(lsat6(), "2pl")
     assert cal.converged
+
+
+# ---- 3PL: guessing -----------------------------------------------------------------------
+def three_pl_data(seed, n_persons, n_items, *, missing=0.0):
+    """3PL data: a ~ U(0.7, 2.0), b ~ N(0, 1), c ~ U(0.15, 0.35), θ ~ N(0, 1)."""
+    rng = np.random.default_rng(seed)
+    a, b = rng.uniform(0.7, 2.0, n_items), rng.normal(0.0, 1.0, n_items)
+    c = rng.uniform(0.15, 0.35, n_items)
+    truth = ItemParameters.dichotomous([f"g{k:03d}" for k in range(n_items)], a, b, c)
+    x = simulate(truth, rng.standard_normal(n_persons), rng)
+    x[rng.random(x.shape) < missing] = np.nan
+    return truth, x
+
+
+@pytest.mark.slow
+def test_3pl_recovery_10000_by_100():
+    """Issue 13, acceptance 4: r(b) ≥ 0.97 and RMSE(c) ≤ 0.05 with c ~ U(0.15, 0.35)
+    under the default Beta prior around 1/k = 0.25; the SEs of c describe its errors."""
+    truth, x = three_pl_data(20261201, 10_000, 100)
+    cal = fit_mml(x, "3pl", chance=0.25)
+    assert cal.converged and cal.model == "3pl"
+    est = cal.params
+    assert np.corrcoef(est.b, truth.b)[0, 1] >= 0.97
+    rmse_c = np.sqrt(np.mean((est.c - truth.c) ** 2))
+    assert rmse_c <= 0.05
+    assert np.corrcoef(est.a, truth.a)[0, 1] >= 0.90
+    # where the data decide c (items harder than average: many guessers), SE(c) is the
+    # size of its errors; for easy items it is the prior's spread, wider than U(.15, .35)
+    hard = truth.b > 0
+    err_hard = np.sqrt(np.mean((est.c[hard] - truth.c[hard]) ** 2))
+    assert 0.75 < np.sqrt(np.mean(cal.se_c[hard] ** 2)) / err_hard < 1.33
+    assert np.all(np.isfinite(cal.se_b)) and np.all(np.isfinite(cal.se_a))
+    # a 2PL on the same answers reads guessing as ability: its b are far off
+    two = fit_mml(x, "2pl", se=False)
+    assert np.sqrt(np.mean((two.params.b - truth.b) ** 2)) > 3 * np.sqrt(
+        np.mean((est.b - truth.b) ** 2))
+
+
+def test_3pl_with_c_fixed_at_the_chance_level():
+    truth, x = three_pl_data(3, 3000, 20, missing=0.2)
+    cal = fit_mml(x, "3pl", chance=0.25, fix_c=True)
+    assert np.all(cal.params.c == 0.25) and np.all(np.isnan(cal.se_c))
+    assert np.corrcoef(cal.params.b, truth.b)[0, 1] > 0.95
+    assert np.all(np.isfinite(cal.se_b))
+
+
+def test_3pl_keeps_items_without_guessing_and_rated_items_as_they_are():
+    rng = np.random.default_rng(4)
+    mc = ItemParameters.dichotomous([f"m{k}" for k in range(10)], rng.uniform(0.8, 1.8, 10),
+                                    rng.normal(0, 1, 10), np.full(10, 0.25))
+    order = ItemParameters.dichotomous(["o0", "o1"], [1.2, 1.0], [0.0, 0.8])
+    rated = ItemParameters.gpcm(["r0"], [1.0], [[-0.5, 0.5]])
+    bank = ItemParameters.concat([mc, order, rated])
+    x = simulate(bank, rng.standard_normal(4000), rng)
+    chance = np.r_[np.full(10, 0.25), 0.0, 0.0, 0.25]  # the rated item's entry is ignored
+    cal = fit_mml(Responses.from_matrix(x, items=bank.ids), "3pl", chance=chance)
+    assert np.all(cal.params.c[10:] == 0) and np.all(np.isnan(cal.se_c[10:]))
+    assert np.all(cal.params.c[:10] > 0) and np.all(np.isfinite(cal.se_c[:10]))
+    assert cal.params.n_steps.tolist() == [1] * 12 + [2]
+    assert np.abs(cal.params.b[10:12] - order.b).max() < 0.25
+
+
+def test_3pl_chance_levels_are_required_and_checked():
+    x = lsat6()
+    with pytest.raises(ValueError, match="model '3pl' needs chance"):
+        fit_mml(x, "3pl")
+    with pytest.raises(ValueError, match=r"chance levels must be in \[0, 1\)"):
+        fit_mml(x, "3pl", chance=1.0)
+    with pytest.raises(ValueError, match="chance and fix_c are for model '3pl'"):
+        fit_mml(x, "2pl", chance=0.25)

@@ -106,3 +106,40 @@ def test_figures_carry_the_tables_numbers(programme):
     booklet = ordered_item_booklet(truth)
     fig = booklet_figure(booklet, cuts)
     assert list(fig.data[0].y) == list(booklet["location"])
+
+
+def test_the_loop_calibrates_guessing_as_a_3pl():
+    """Issue 13: answers with c = 0.25; the bank's current parameters carry c = 1/k.
+    A 3PL recalibration finds a, b and c on the bank's scale, the fit checks pass its
+    items, and a 2PL of the same answers misfits and misplaces the hard items."""
+    rng = np.random.default_rng(13)
+    n_items, n_tests, per_test = 30, 6000, 15
+    ids = [f"mc{k:02d}" for k in range(n_items)]
+    truth = ItemParameters.dichotomous(ids, rng.uniform(0.9, 1.8, n_items),
+                                       rng.normal(0.3, 1.0, n_items), np.full(n_items, 0.25))
+    theta = rng.normal(0, 1, n_tests)
+    items = np.argsort(rng.random((n_tests, n_items)), axis=1)[:, :per_test]
+    p = 0.25 + 0.75 / (1 + np.exp(-truth.a[items] * (theta[:, None] - truth.b[items])))
+    occ = np.repeat(np.arange(n_tests), per_test)
+    export = pd.DataFrame({
+        "occasion": occ, "participant": occ, "item": np.array(ids)[items.ravel()],
+        "score": (rng.random(p.shape) < p).astype(int).ravel(), "params_version": "v0",
+        "kind": "placement", "week": 0, "answered_at": pd.Timestamp("2026-12-01"),
+        "language": "ar", "gender": np.where(occ % 2, "f", "m"), "track": 1 + occ % 3,
+        "birth_year": 1990})
+    three = recalibrate(export, truth, model="3pl", linking="stocking-lord")
+    assert three.calibration.model == "3pl"
+    assert np.sqrt(np.mean((three.params.b - truth.b) ** 2)) < 0.2
+    assert abs(np.mean(three.params.c) - 0.25) < 0.03
+    table = three.publishable()
+    assert {"c", "se_c"} <= set(table.columns) and table["se_c"].notna().all()
+    assert three.fit["flag"].mean() <= 0.1
+    two = recalibrate(export, truth, model="2pl", linking="stocking-lord")
+    assert np.all(two.params.c == 0)
+    assert two.fit["flag"].mean() >= 0.25  # the fit checks see the missing floor
+    hard = truth.b > 1
+    assert (np.abs(two.params.b - truth.b)[hard].mean()
+            > 2 * np.abs(three.params.b - truth.b)[hard].mean())
+    with pytest.raises(ValueError, match="chance level"):
+        recalibrate(export, ItemParameters.dichotomous(ids[:5], [1.0] * 5, [0.0] * 5),
+                    model="3pl")

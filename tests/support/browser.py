@@ -53,8 +53,10 @@ class VoilaServer:
     def __init__(self, data_dir: Path, port: int | None = None,
                  notebook: Path = PAGES / PARTICIPANT_PAGE,
                  limits: ServerLimits | None = None,
-                 trusted_proxies: tuple[str, ...] = ()) -> None:
+                 trusted_proxies: tuple[str, ...] = (),
+                 extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
+        self.extra_env = extra_env or {}
         self.port = port or free_port()
         self.notebook = notebook
         self.limits = limits
@@ -73,7 +75,7 @@ class VoilaServer:
                 "JUPYTER_CONFIG_DIR": str(jupyter / "config"),
                 "JUPYTER_DATA_DIR": str(jupyter / "data"),
                 "JUPYTER_RUNTIME_DIR": str(jupyter / "runtime"),
-                "IPYTHONDIR": str(jupyter / "ipython")}
+                "IPYTHONDIR": str(jupyter / "ipython"), **self.extra_env}
 
     def start(self) -> VoilaServer:
         log = (self.data_dir / f"voila-{self.port}.log").open("ab")

@@ -16,8 +16,9 @@ from lang_assess.programme.store.models import Response
 from support.programme import NOW, new_programme, simulated_answer
 
 
-def _worker(url, bank, codes, seconds, write_fd, seed):
-    """Take placement tests one participant after another until time is up."""
+def _worker(url, bank, codes, seconds, write_fd, seed, min_answers=0):
+    """Take placement tests one participant after another until time is up and at least
+    ``min_answers`` answers are in (a busy machine slows it down, never shortens it)."""
     acknowledged, errors, latencies = 0, [], []
     try:
         svc = Service(make_engine(url), bank, load_config(), clock=lambda: NOW)
@@ -26,13 +27,13 @@ def _worker(url, bank, codes, seconds, write_fd, seed):
         for code in codes:
             who = svc.login_participant(code)
             view = svc.start_or_resume(who)
-            while view is not None and time.monotonic() < end:
+            while view is not None and (time.monotonic() < end or acknowledged < min_answers):
                 t0 = time.perf_counter()
                 answer = simulated_answer(bank, view, rng)
                 view = svc.answer(who, view.session_id, view.item_id, answer)
                 latencies.append(time.perf_counter() - t0)
                 acknowledged += 1
-            if time.monotonic() >= end:
+            if time.monotonic() >= end and acknowledged >= min_answers:
                 break
     except Exception as exc:  # reported to the parent, never swallowed
         errors.append(f"{type(exc).__name__}: {exc}")
@@ -42,8 +43,10 @@ def _worker(url, bank, codes, seconds, write_fd, seed):
         os._exit(0)
 
 
-def run_concurrent(url: str, bank, *, participants: int, seconds: float) -> dict:
-    """Run ``participants`` processes answering for ``seconds``; count what was stored."""
+def run_concurrent(url: str, bank, *, participants: int, seconds: float,
+                   min_answers: int = 0) -> dict:
+    """Run ``participants`` processes answering for ``seconds`` (and until each has given
+    ``min_answers``); count what was stored."""
     per_process = max(3, int(seconds / 3))  # a placement test takes a few seconds here
     enrolled = new_programme(url, bank, participants * per_process, prefix="C")
     children = []
@@ -53,7 +56,7 @@ def run_concurrent(url: str, bank, *, participants: int, seconds: float) -> dict
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            _worker(url, bank, codes, seconds, write_fd, seed=k)
+            _worker(url, bank, codes, seconds, write_fd, seed=k, min_answers=min_answers)
         os.close(write_fd)
         children.append((pid, read_fd))
     acknowledged, errors, latencies = 0, [], []

@@ -38,6 +38,8 @@ def site(tmp_path_factory, nb_bank):
     today = svc.create_cohort(teacher, "Inntak i dag", now.date())
     people = {e.pseudonym: e for e in svc.enrol(teacher, today, [
         Intake(f"pseudo-B{i:02d}", "ar") for i in range(9)])}  # no base64 look-alike
+    people.update({e.pseudonym: e for e in svc.enrol(teacher, today, [
+        Intake("pseudo-N01", "ar", years_schooling=0, literate_l1=False)])})
     earlier = svc.create_cohort(teacher, "Inntak forrige uke", now.date() - dt.timedelta(days=8))
     weekly = svc.enrol(teacher, earlier, [Intake("pseudo-W01", "ti")])[0]
     at_intake = Service(engine, nb_bank, load_config(), seed=2,
@@ -131,6 +133,42 @@ def test_full_placement_test_through_the_ui(site):
     rows, positions, done = session_of(site, person.code)
     assert len(rows) == 1 and rows[0].kind == "placement" and rows[0].id in done
     assert positions[rows[0].id] == list(range(1, n + 1))
+    page.close()
+
+
+def test_a_participant_enrolled_as_not_literate_meets_audio_and_pictures_first(site):
+    """Issue 13, acceptance 5: the routing stage's items, as the browser shows them: a
+    spoken question (an audio player), a picture on every option, no text to read."""
+    from lang_assess.bank.literacy import is_routing_item
+
+    person = site["people"]["pseudo-N01"]
+    assert person.track == 1
+    page = site["browser"].new_page(viewport=PHONE)
+    login(page, site, person.code)
+    practice(page)
+    rng = np.random.default_rng(6)
+    for k in range(4):
+        page.wait_for_selector(".la-choice")
+        choices = page.query_selector_all("button.la-choice")
+        assert page.query_selector(".la-app audio") is not None, k
+        pictures = page.eval_on_selector_all(
+            "button.la-choice", "bs => bs.filter(b => b.parentElement.closest("
+            "'.widget-vbox').querySelector('img[src^=\"data:image\"]')).length")
+        assert pictures == len(choices) >= 3, k
+        assert page.query_selector(".la-passage") is None, k
+        if k == 0:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=ARTIFACTS / "participant-routing-nb-phone.png",
+                            full_page=True)
+        answer_one(page, rng)
+    rows, positions, _ = session_of(site, person.code)
+    assert positions[rows[0].id] == [1, 2, 3, 4]
+    engine = make_engine(site["url"])
+    with engine.connect() as conn:
+        first = conn.execute(select(Response.item_id).where(
+            Response.session_id == rows[0].id).order_by(Response.position)).scalars().all()
+    engine.dispose()
+    assert all(is_routing_item(site["bank"].items[i]) for i in first)
     page.close()
 
 
@@ -307,6 +345,10 @@ def test_keyboard_only(site):
         b.focus(); return getComputedStyle(b).outlineStyle; }""")
     assert outline != "none"  # focus is visible
     page.keyboard.press("Enter")  # the focused first option
+    if page.query_selector("button:has-text('↺')"):  # ordering: every part, by keyboard
+        for _ in range(len(page.query_selector_all("button.la-choice")) - 1):
+            page.keyboard.press("Tab")
+            page.keyboard.press("Enter")
     tab_to(page, "e => e.classList.contains('mod-primary')")
     page.keyboard.press("Enter")
     page.wait_for_function(

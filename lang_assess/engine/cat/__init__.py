@@ -2,6 +2,7 @@
 
 - :mod:`~lang_assess.engine.cat.start` — initializers (the ability before any answer)
 - :mod:`~lang_assess.engine.cat.select` — item selection, content balancing, exposure control
+- :mod:`~lang_assess.engine.cat.routing` — the routing stage for those who may not read
 - :mod:`~lang_assess.engine.cat.estimators` — the current ability estimate
 - :mod:`~lang_assess.engine.cat.stop` — stopping rules
 - :mod:`~lang_assess.engine.cat.design` — a test design bundling the parts; placement/progress

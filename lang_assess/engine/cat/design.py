@@ -21,6 +21,7 @@ from lang_assess.engine.cat.estimators import (
     MLEEstimator,
     WLEEstimator,
 )
+from lang_assess.engine.cat.routing import Routing
 from lang_assess.engine.cat.select import (
     ContentBalancing,
     ItemSelector,
@@ -52,7 +53,7 @@ _COMPONENTS: dict[str, type] = {
         PriorMeanStart, FixedStart, EAPEstimator, MLEEstimator, WLEEstimator, MAPEstimator,
         MaxInformation, PosteriorWeightedInformation, SwitchAfter, ContentBalancing,
         Randomesque, SympsonHetter, ItemSelector, StandardErrorTarget,
-        ClassificationConfidence, StopRule, CutScores,
+        ClassificationConfidence, StopRule, CutScores, Routing,
     )
 }
 
@@ -62,7 +63,10 @@ class TestDesign:
     """Everything that decides how one adaptive test runs (no bank, no person).
 
     ``prior_mean``/``prior_sd`` (logits) are defaults a caller may override per person
-    (the weekly test starts from last week's posterior).  ``grid`` is (start, stop,
+    (the weekly test starts from last week's posterior).  ``population_weight`` w makes a
+    person's own prior robust: the test then starts from (1 − w)·N(person's mean, SD²) +
+    w·N(``prior_mean``, ``prior_sd``²), so someone far from what their intake predicts is
+    not pulled back to it (0: the person's prior alone).  ``grid`` is (start, stop,
     points) of the quadrature grid.  ``pretest_items`` is the number of unscored pretest
     items each test carries for online calibration (:mod:`lang_assess.engine.cat.pretest`);
     they come on top of the stop rule's ``min_items``/``max_items``, which count
@@ -80,8 +84,11 @@ class TestDesign:
     selector: ItemSelector = field(default_factory=ItemSelector)
     stop: StopRule = field(default_factory=StopRule)
     pretest_items: int = 0
+    population_weight: float = 0.0
 
     def __post_init__(self) -> None:
+        if not 0.0 <= self.population_weight < 1.0:
+            raise ValueError(f"population_weight must be in [0, 1), got {self.population_weight}")
         k = self.pretest_items
         if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 0:
             raise ValueError(f"pretest_items must be a whole number ≥ 0, got {k!r}")
@@ -115,6 +122,8 @@ class TestDesign:
             skills=skills,
             skill_code=params.skill_codes(skills) if skills else np.full(params.n_items, -1),
             exposure_k=k,
+            route_pools=None if self.selector.routing is None
+            else self.selector.routing.pools(params.ids),
         )
 
     def to_config(self) -> dict[str, Any]:
@@ -174,14 +183,20 @@ def placement_design(
     cuts: CutScores | None = None,
     confidence: float | None = None,
     pretest_items: int = 0,
+    prior_sd: float = 1.0,
+    population_weight: float = 0.0,
+    routing: Routing | None = None,
 ) -> TestDesign:
     """The placement test taken on arrival.
 
-    EAP under N(0, 1); posterior-weighted information for the first 3 items, then maximum
-    information; randomesque 5; stop at SE ≤ 0.30 (after at least 5 items) or 30 items.
-    ``skill_targets`` turns on content balancing; ``sympson_hetter`` maps item id → k;
-    ``cuts`` with ``confidence`` adds a stop once the CEFR level is that certain;
-    ``pretest_items`` unscored pretest items are added to each test.
+    EAP under N(0, ``prior_sd``²); posterior-weighted information for the first 3 items,
+    then maximum information; randomesque 5; stop at SE ≤ 0.30 (after at least 5 items)
+    or 30 items.  ``skill_targets`` turns on content balancing; ``sympson_hetter`` maps
+    item id → k; ``cuts`` with ``confidence`` adds a stop once the CEFR level is that
+    certain (the decision, not the SE, is what placement needs); ``pretest_items``
+    unscored pretest items are added to each test.  ``population_weight`` mixes the
+    design's prior into a person's own (see :class:`TestDesign`); ``routing`` puts a
+    routing stage first (:mod:`lang_assess.engine.cat.routing`).
     """
     rules: list[Any] = [StandardErrorTarget(se_target)]
     if cuts is not None and confidence is not None:
@@ -193,9 +208,12 @@ def placement_design(
             content=ContentBalancing(dict(skill_targets)) if skill_targets else None,
             randomesque=Randomesque(randomesque),
             sympson_hetter=SympsonHetter(dict(sympson_hetter)) if sympson_hetter else None,
+            routing=routing,
         ),
         stop=StopRule(min_items=min_items, max_items=max_items, rules=tuple(rules)),
         pretest_items=pretest_items,
+        prior_sd=prior_sd,
+        population_weight=population_weight,
     )
 
 

@@ -27,9 +27,9 @@ def start(
 ) -> TestState:
     """State of ``n_persons`` new tests.
 
-    ``prior_mean``/``prior_sd`` are scalars or (P,) logits (default: the design's);
-    ``blocked`` is an optional (P, n) or (n,) bool mask of items not to give (e.g. items
-    seen in recent weeks).
+    ``prior_mean``/``prior_sd`` are scalars or (P,) logits (default: the design's), mixed
+    with the design's own prior by its ``population_weight``; ``blocked`` is an optional
+    (P, n) or (n,) bool mask of items not to give (e.g. items seen in recent weeks).
     """
     mean = np.broadcast_to(
         np.asarray(design.prior_mean if prior_mean is None else prior_mean, float), (n_persons,)
@@ -44,13 +44,18 @@ def start(
     if blocked is not None:
         mask |= np.broadcast_to(np.asarray(blocked, dtype=bool), mask.shape)
     grid = bank.grid
+    log_prior = normal_log_prior(grid, mean, sd)
+    w = design.population_weight
+    if w > 0:  # a robust prior: the person's, with a share of the population's
+        population = normal_log_prior(grid, design.prior_mean, design.prior_sd)
+        log_prior = np.logaddexp(np.log1p(-w) + log_prior, np.log(w) + population)
     return TestState(
         items=np.full((n_persons, max_len), -1),
         scores=np.full((n_persons, max_len), -1),
         length=np.zeros(n_persons, dtype=int),
         blocked=mask,
         log_lik=np.zeros((n_persons, grid.shape[0])),
-        log_prior=normal_log_prior(grid, mean, sd),
+        log_prior=log_prior,
         prior_mean=mean,
         prior_sd=sd,
         theta=design.start.initial_theta(mean),

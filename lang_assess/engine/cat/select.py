@@ -11,7 +11,8 @@ The pieces, each with one job:
 - exposure control: :class:`Randomesque` (random pick among the k best) and
   :class:`SympsonHetter` (an item chosen is given with probability k_i, else withheld for
   the rest of the test);
-- :class:`ItemSelector` puts them together.
+- :class:`ItemSelector` puts them together (with an optional
+  :class:`~lang_assess.engine.cat.routing.Routing` stage that narrows the pool first).
 
 Scores and masks are (P, n) arrays: P tests, n items.
 """
@@ -24,6 +25,7 @@ from typing import Protocol
 
 import numpy as np
 
+from lang_assess.engine.cat.routing import Routing
 from lang_assess.engine.cat.state import PreparedBank, TestState
 from lang_assess.engine.irt.estimate import posterior_weights
 from lang_assess.engine.irt.models import item_information
@@ -155,12 +157,13 @@ class SympsonHetter:
 
 @dataclass(frozen=True)
 class ItemSelector:
-    """Criterion, content balancing and exposure control, applied in that order."""
+    """Routing, criterion, content balancing and exposure control, in that order."""
 
     criterion: Criterion = field(default_factory=SwitchAfter)
     content: ContentBalancing | None = None
     randomesque: Randomesque = field(default_factory=Randomesque)
     sympson_hetter: SympsonHetter | None = None
+    routing: Routing | None = None
 
     def select(
         self,
@@ -179,9 +182,10 @@ class ItemSelector:
         chosen = np.full(rows.shape, NO_ITEM)
         pending = np.arange(rows.size)
         scores_all = self.criterion.scores(bank, state, rows)
+        pool = None if self.routing is None else self.routing.allowed(bank, state, rows)
         while pending.size:
             r = rows[pending]
-            eligible = ~state.blocked[r]
+            eligible = ~state.blocked[r] if pool is None else ~state.blocked[r] & pool[pending]
             if self.content is not None:
                 eligible = self.content.restrict(bank, state, r, eligible)
             scores = np.where(eligible, scores_all[pending], -np.inf)

@@ -23,6 +23,7 @@ import numpy as np
 from lang_assess.engine.cat import engine
 from lang_assess.engine.cat.design import TestDesign
 from lang_assess.engine.cat.pretest import pretest_rng, schedule
+from lang_assess.engine.cat.routing import BRANCHES
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
 from lang_assess.errors import SessionError
@@ -172,6 +173,26 @@ class CATSession:
         """(mean, SD) of the prior this test started from, logits."""
         return float(self._state.prior_mean[0]), float(self._state.prior_sd[0])
 
+    def equivalent_prior(self) -> tuple[float, float]:
+        """(mean, SD) of the normal prior that, with what the answers alone say, gives
+        this test's posterior (logits).
+
+        For a normal prior that is :attr:`prior`.  A robust (mixed) prior acts as a
+        different normal for each person: tight for someone near their track, wide for
+        someone far from it.  Whoever undoes the prior to recover the answers' own
+        measurement (the growth chain, :func:`lang_assess.programme.growth.measurement`)
+        needs this one (:func:`~lang_assess.engine.irt.estimate.equivalent_normal_prior`,
+        which reads the answers through the design's own wide prior).
+        """
+        if self.design.population_weight == 0 or self.n_operational == 0:
+            return self.prior
+        from lang_assess.engine.irt.estimate import equivalent_normal_prior
+
+        mean, sd = equivalent_normal_prior(
+            self._state.log_lik, self._bank.grid, self._state.theta, self._state.se,
+            (self.design.prior_mean, self.design.prior_sd))
+        return float(mean[0]), float(sd[0])
+
     @property
     def theta(self) -> float:
         """Current ability estimate (logits)."""
@@ -211,6 +232,24 @@ class CATSession:
     def is_pretest(self, item_id: str) -> bool:
         """True if ``item_id`` is one of this test's pretest (unscored) items."""
         return any(item_id == i for _, i in self._pretest_plan)
+
+    @property
+    def branch(self) -> str | None:
+        """Where a test with a routing stage stands: ``"routing"``, ``"non-reader"`` or
+        ``"reader"``; None for a design without one."""
+        routing = self.design.selector.routing
+        if routing is None:
+            return None
+        return BRANCHES[int(routing.branch(self._bank, self._state, _ROW)[0])]
+
+    def literacy_step(self) -> str | None:
+        """The literacy step with the highest posterior probability (the routing stage's
+        ``literacy_steps``); None for a design without them."""
+        routing = self.design.selector.routing
+        if routing is None or routing.literacy_steps is None:
+            return None
+        probs = self.level_probabilities(routing.literacy_steps)
+        return max(probs, key=probs.__getitem__)
 
     def level_probabilities(self, cuts: CutScores) -> dict[str, float]:
         """Posterior probability of each CEFR level (from the grid posterior)."""

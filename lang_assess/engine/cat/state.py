@@ -24,6 +24,8 @@ class PreparedBank:
     skills : skill names the design balances over (empty: no balancing)
     skill_code : (n,) int position of each item's skill in ``skills``; -1 if not listed
     exposure_k : (n,) float Sympson-Hetter exposure-control parameters (1 = no control)
+    route_pools : (3, n) bool routing, non-reader and reader pools of a design with a
+        routing stage (:mod:`lang_assess.engine.cat.routing`); None without one
     """
 
     params: ItemParameters
@@ -31,6 +33,7 @@ class PreparedBank:
     skills: tuple[str, ...]
     skill_code: np.ndarray
     exposure_k: np.ndarray
+    route_pools: np.ndarray | None = None
 
     @property
     def n_items(self) -> int:

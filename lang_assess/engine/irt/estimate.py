@@ -71,6 +71,37 @@ def posterior_mean_sd(
     return AbilityEstimate(theta=mean, se=np.sqrt(np.maximum(var, 0.0)))
 
 
+def equivalent_normal_prior(
+    log_lik: np.ndarray,
+    grid: np.ndarray,
+    theta: np.ndarray,
+    se: np.ndarray,
+    reference: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """(P,) means and SDs of the normal priors that turn what the answers alone say into
+    the posteriors N(θ̂, SE²) (logits).
+
+    What the answers say is read through the wide ``reference`` prior (mean, SD): the
+    posterior under it, N(θ_r, SE_r²), less the reference by the normal algebra gives a
+    measurement y with variance R (the flat likelihood floor of guessable items makes
+    the raw likelihood unusable for that: its mean runs off to the grid's edge).  The
+    prior then has precision 1/SE² − 1/R and mean SE_0²·(θ̂/SE² − y/R): for a normal prior
+    about that prior; for a mixed prior, the normal it acted as for each person.  SD is
+    capped at 1,000 where the prior added nothing.
+    """
+    ref_mean, ref_sd = reference
+    ref = posterior_mean_sd(log_lik, normal_log_prior(grid, ref_mean, ref_sd), grid)
+    gain = np.maximum(1.0 / np.square(ref.se) - 1.0 / ref_sd**2, 1e-12)
+    r = 1.0 / gain
+    y = ref_mean + (ref.theta - ref_mean) * ref_sd**2 / np.maximum(
+        ref_sd**2 - np.square(ref.se), 1e-12)
+    precision = 1.0 / np.square(se) - gain
+    informative = precision > 1e-6
+    var0 = np.where(informative, 1.0 / np.where(informative, precision, 1.0), 1e6)
+    mean = np.where(informative, var0 * (theta / np.square(se) - y / r), theta)
+    return mean, np.sqrt(var0)
+
+
 def eap(
     params: ItemParameters,
     responses: np.ndarray,

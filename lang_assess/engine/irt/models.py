@@ -8,9 +8,9 @@ Responses are integer scores with ``-1`` meaning "not administered".
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import expit
 
 from lang_assess.engine.irt.params import ItemParameters
+from lang_assess.engine.special import logistic
 
 MISSING = -1
 _TINY = 1e-300
@@ -64,7 +64,7 @@ def paired_probabilities(
 def _probabilities(z: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Category probabilities from z = a(θ - b_v), shape (..., n, K) NaN-padded."""
     if z.shape[-1] == 1:
-        p = expit(z[..., 0])
+        p = logistic(z[..., 0])
         if np.any(c):
             p = c + (1.0 - c) * p
         return np.stack([1.0 - p, p], axis=-1)
@@ -84,7 +84,7 @@ def _probabilities(z: np.ndarray, c: np.ndarray) -> np.ndarray:
 
 def _p_correct(th: np.ndarray, a: np.ndarray, b: np.ndarray, c: np.ndarray) -> np.ndarray:
     """(*S, n) P(X=1) for right/wrong items."""
-    p_star = expit(a * (th[..., None] - b))
+    p_star = logistic(a * (th[..., None] - b))
     if not np.any(c):
         return p_star
     return c + (1.0 - c) * p_star
@@ -109,7 +109,7 @@ def item_information(
     th = _theta(theta)
     a, steps, c = _arrays(params, items)
     if steps.shape[1] == 1:
-        p_star = expit(a * (th[..., None] - steps[:, 0]))
+        p_star = logistic(a * (th[..., None] - steps[:, 0]))
         if not np.any(c):
             return a * a * p_star * (1.0 - p_star)
         p = c + (1.0 - c) * p_star

@@ -66,14 +66,15 @@ class Service(EnrolmentMixin, RunsMixin, ReportsMixin, AdminMixin, PrivacyMixin,
 
 
 def open_service(settings: Settings | None = None) -> Service:
-    """The service on the configured database (migrated to the current schema), bank and
-    programme rules; ``settings`` default: :meth:`Settings.from_env`.  Its bank folder
-    (pictures, sounds) is ``service.bank.root``."""
-    from lang_assess.bank.loader import load_bank
+    """The service on the configured database (migrated to the current schema if it is
+    not), bank and programme rules; ``settings`` default: :meth:`Settings.from_env`.  Its
+    bank folder (pictures, sounds) is ``service.bank.root``."""
+    from lang_assess.bank.loader import load_bank_cached
     from lang_assess.programme.rules import load_config
-    from lang_assess.programme.store.db import make_engine, migrate
+    from lang_assess.programme.store.db import ensure_current, make_engine
 
     settings = settings or Settings.from_env()
     engine = make_engine(settings.database_url)
-    migrate(engine)
-    return Service(engine, load_bank(settings.bank_dir), load_config(settings.config_file))
+    ensure_current(engine)
+    bank = load_bank_cached(settings.bank_dir, settings.data_dir / "cache")
+    return Service(engine, bank, load_config(settings.config_file))

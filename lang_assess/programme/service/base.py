@@ -48,6 +48,9 @@ class ServiceBase:
         self._db = session_factory(engine)
         self._seeds = np.random.default_rng(seed)
         self._designs = {k: bank.design(k) for k in ("placement", "progress")}
+        if bank.config.designs["placement"].routing is not None:
+            # for participants who may not read: the routing stage first
+            self._designs["placement_routed"] = bank.design("placement", routing=True)
         self._params: dict[str, ItemParameters] = {bank.config.params_version: bank.params}
         self._cuts: tuple[int, CutScores] = (-1, bank.cuts)
 

@@ -28,6 +28,7 @@ class Intake:
     years_schooling: int | None = None
     literate_l1: bool | None = None
     higher_education: bool = False
+    months_in_norway: int | None = None  # lived in Norway before enrolling (whole months)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,11 @@ class EnrolmentMixin(AccessMixin):
             for intake in intakes:
                 if not intake.pseudonym.strip():
                     raise ValueError("every participant needs a pseudonymous id")
+                months = intake.months_in_norway
+                if months is not None and (isinstance(months, bool) or not isinstance(
+                        months, int) or not 0 <= months <= 600):
+                    raise ValueError(f"{intake.pseudonym!r}: months in Norway must be a whole "
+                                     f"number from 0 to 600, got {months!r}")
                 lookup, secret = self._new_code(db)
                 track = suggest_track(intake.years_schooling, intake.literate_l1,
                                       intake.higher_education, self.config)
@@ -77,6 +83,7 @@ class EnrolmentMixin(AccessMixin):
                     language=intake.language, gender=intake.gender,
                     birth_year=intake.birth_year, years_schooling=intake.years_schooling,
                     literate_l1=intake.literate_l1, higher_education=intake.higher_education,
+                    months_in_norway=intake.months_in_norway,
                     track=track, track_suggested=track, intake_date=cohort.intake_date,
                 )
                 db.add(p)

@@ -1,13 +1,15 @@
 """The queries that return tables: cohorts, progress and flags, histories, skills,
-notes, the audit trail and the calibration export."""
+notes, the audit trail and the calibration export.
+
+pandas is imported inside each query (teachers' side): the participant's page, which uses
+the same service, never loads it (docs/deployment.md)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 
 from lang_assess.programme.rules import participant_flags, prob_above_next_cut, reliable_growth
@@ -24,12 +26,16 @@ from lang_assess.programme.store.models import (
     TestRun,
 )
 
+if TYPE_CHECKING:
+    import pandas as pd
 
 class ReportsMixin(AccessMixin):
     """What teachers and admins read; every query checks the actor first."""
 
     def cohorts(self, actor: TeacherContext) -> pd.DataFrame:
         """The cohorts the actor may see: id, name, intake_date, track, teacher."""
+        import pandas as pd
+
         with self._db() as db:
             q = select(Cohort.id, Cohort.name, Cohort.intake_date, Cohort.track,
                        Teacher.username.label("teacher")).join(Teacher)
@@ -41,6 +47,8 @@ class ReportsMixin(AccessMixin):
 
     def audit_log(self, actor: TeacherContext) -> pd.DataFrame:
         """The audit trail (admins only)."""
+        import pandas as pd
+
         if not actor.is_admin:
             raise AccessDenied("only an admin reads the audit log")
         with self._db() as db:
@@ -53,6 +61,8 @@ class ReportsMixin(AccessMixin):
     def participant_history(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
         """Every finished test of a participant with θ̂, SE, level, and change since the
         previous test and since intake (with whether the change is reliable)."""
+        import pandas as pd
+
         with self._db() as db:
             self._participant(db, actor, participant_id)
             rows = db.execute(
@@ -79,6 +89,8 @@ class ReportsMixin(AccessMixin):
 
     def cohort_progress(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
         """One row per participant: track, latest θ̂/SE/level, P(next level), flags."""
+        import pandas as pd
+
         cuts = self.cuts
         with self._db() as db:
             cohort = self._cohort(db, actor, cohort_id)
@@ -130,6 +142,8 @@ class ReportsMixin(AccessMixin):
         ``week``, ``answered_at`` and the grouping variables for fairness checks:
         ``language`` (L1), ``gender``, ``track``, ``birth_year``.  ``since``/``until``:
         the data window (dates of the answers, inclusive)."""
+        import pandas as pd
+
         if not actor.is_admin:
             raise AccessDenied("only an admin exports responses for calibration")
         q = (select(TestRun.id, Participant.id, Response.item_id, Response.score,
@@ -156,6 +170,8 @@ class ReportsMixin(AccessMixin):
     def participant_skills(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
         """Share of items answered right per skill (never which items): skill, answered,
         right, share — over all the participant's tests."""
+        import pandas as pd
+
         with self._db() as db:
             self._participant(db, actor, participant_id)
             rows = db.execute(select(Response.item_id, Response.score)
@@ -171,6 +187,8 @@ class ReportsMixin(AccessMixin):
 
     def notes(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
         """A participant's notes, newest first: created_at, teacher, text."""
+        import pandas as pd
+
         with self._db() as db:
             self._participant(db, actor, participant_id)
             rows = db.execute(select(Note.created_at, Teacher.username, Note.text)
@@ -193,6 +211,8 @@ class ReportsMixin(AccessMixin):
     def cohort_tests(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
         """Every finished test of a cohort: participant_id, pseudonym, kind, week, items,
         theta, se, level, finished_at (one row per test, in week order)."""
+        import pandas as pd
+
         with self._db() as db:
             cohort = self._cohort(db, actor, cohort_id)
             rows = db.execute(

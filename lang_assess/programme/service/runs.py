@@ -7,7 +7,6 @@ import datetime as dt
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,7 +15,14 @@ from lang_assess.engine.cat.session import CATSession
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.errors import SessionError
 from lang_assess.programme.growth import GrowthPrior, Trend, growth_prior_from_tests, start_trend
-from lang_assess.programme.rules import default_growth_prior, weekly_trend
+from lang_assess.programme.rules import (
+    PlacementPrior,
+    default_growth_prior,
+    default_placement_prior,
+    placement_prior_from_results,
+    placement_start,
+    weekly_trend,
+)
 from lang_assess.programme.service.access import (
     AccessDenied,
     AccessMixin,
@@ -43,6 +49,17 @@ def _test_week(kind: str, week: int, finished_at: dt.datetime | None,
         return week
     return max(week, (finished_at.date() - intake_date).days // 7)
 
+
+
+def _mean_table(rows: np.ndarray, cols: np.ndarray, values: np.ndarray,
+                shape: tuple[int, int]) -> np.ndarray:
+    """(learners, weeks) table of ``values`` by (row, col) index; the mean where a learner
+    has two tests dated to one week, NaN where none."""
+    total, count = np.zeros(shape), np.zeros(shape)
+    np.add.at(total, (rows, cols), values)
+    np.add.at(count, (rows, cols), 1.0)
+    with np.errstate(invalid="ignore"):
+        return np.where(count > 0, total / count, np.nan)
 
 
 class RunsMixin(AccessMixin):
@@ -142,7 +159,13 @@ class RunsMixin(AccessMixin):
         known = set(params.ids.tolist())
         pretest = [i for i in self.bank.pretest_ids if i not in known]
         if kind == "placement":
-            return CATSession(params, design, seed=seed, pretest=pretest)
+            start = placement_start(
+                p.track, self._placement_prior(db, p.cohort.organisation_id, p.track),
+                self.config, literate_l1=p.literate_l1, months_in_norway=p.months_in_norway)
+            if start.routing and "placement_routed" in self._designs:
+                design = self._designs["placement_routed"]
+            return CATSession(params, design, seed=seed, prior_mean=start.mean,
+                              prior_sd=start.sd, pretest=pretest)
         mean, sd = self._weekly_trend(db, p, week).prior()
         mean, sd = float(mean), float(sd)
         since = week - self.config.exclude_weeks
@@ -172,6 +195,31 @@ class RunsMixin(AccessMixin):
         then = _test_week(last.kind, last.week, last.finished_at, p.intake_date)
         return weekly_trend(trend, week - then, self.config)
 
+    def _placement_prior(self, db: Session, organisation_id: int, track: int
+                         ) -> PlacementPrior:
+        """Where a new participant of ``track`` stands on arrival: estimated from the
+        organisation's finished placement tests of participants now in that track once
+        there are ``placement_min_learners``; the config's default before."""
+        rows = db.execute(
+            select(Estimate.theta, Estimate.se)
+            .join(TestRun, TestRun.id == Estimate.session_id)
+            .join(Participant, Participant.id == TestRun.participant_id)
+            .join(Cohort, Cohort.id == Participant.cohort_id)
+            .where(Cohort.organisation_id == organisation_id, Participant.track == track,
+                   TestRun.kind == "placement")).all()
+        theta = np.array([r.theta for r in rows], dtype=float)
+        se = np.array([r.se for r in rows], dtype=float)
+        return placement_prior_from_results(theta, se,
+                                            default_placement_prior(track, self.config),
+                                            self.config.placement_min_learners)
+
+    def placement_priors(self, actor: TeacherContext) -> dict[int, PlacementPrior]:
+        """Track → the prior a new participant's placement test starts from now in the
+        actor's organisation (logits; ``n`` = placement results behind it, 0 for the
+        default)."""
+        with self._db() as db:
+            return {t: self._placement_prior(db, actor.organisation_id, t) for t in (1, 2, 3)}
+
     def _growth_prior(self, db: Session, organisation_id: int, track: int) -> GrowthPrior:
         """A new learner's growth prior: estimated from the organisation's learners now in
         ``track`` with at least ``growth_min_tests`` weekly tests (each one's growth from
@@ -186,18 +234,19 @@ class RunsMixin(AccessMixin):
             .join(Cohort, Cohort.id == Participant.cohort_id)
             .where(Cohort.organisation_id == organisation_id, Participant.track == track,
                    Estimate.prior_mean.is_not(None))).all()
-        tests = pd.DataFrame(rows, columns=["participant_id", "kind", "week", "finished_at",
-                                            "intake_date", "theta", "se", "prior_mean",
-                                            "prior_sd"])
-        n_weekly = tests[tests["kind"] == "progress"].groupby("participant_id").size()
-        enough = n_weekly.index[n_weekly >= self.config.growth_min_tests]
-        tests = tests[tests["participant_id"].isin(enough)].copy()
-        tests["t"] = [_test_week(*r) for r in tests[["kind", "week", "finished_at",
-                                                     "intake_date"]].itertuples(index=False)]
-        wide = [tests.pivot_table(index="participant_id", columns="t", values=v)
+        weekly = np.array([r.participant_id for r in rows if r.kind == "progress"], dtype=int)
+        people, counts = np.unique(weekly, return_counts=True)
+        enough = set(people[counts >= self.config.growth_min_tests].tolist())
+        rows = [r for r in rows if r.participant_id in enough]
+        pid = np.array([r.participant_id for r in rows], dtype=int)
+        t = np.array([_test_week(r.kind, r.week, r.finished_at, r.intake_date) for r in rows],
+                     dtype=int)
+        learners, row_of = np.unique(pid, return_inverse=True)
+        weeks, col_of = np.unique(t, return_inverse=True)
+        wide = [_mean_table(row_of, col_of, np.array([getattr(r, v) for r in rows], dtype=float),
+                            (learners.size, weeks.size))
                 for v in ("theta", "se", "prior_mean", "prior_sd")]
-        weeks = wide[0].columns.to_numpy(float)
-        return growth_prior_from_tests(weeks, *(w.to_numpy() for w in wide),
+        return growth_prior_from_tests(weeks.astype(float), *wide,
                                        default=default_growth_prior(self.config),
                                        min_learners=self.config.growth_min_learners)
 
@@ -231,9 +280,12 @@ class RunsMixin(AccessMixin):
             # condition on the prior the test really started from
             trend = self._weekly_trend(db, p, row.week).with_prior(*cat.prior)
             trend = trend.update(cat.theta, cat.se)
-        mean, sd = cat.prior
+        # the normal prior the result is equivalent to: what the growth chain undoes
+        mean, sd = cat.equivalent_prior() if row.kind == "placement" else cat.prior
+        branch = cat.branch
         db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se, level=level,
                         level_probabilities=probs, prior_mean=mean, prior_sd=sd,
                         growth=float(trend.growth), growth_se=float(trend.growth_se),
-                        growth_cov=float(trend.cov)))
+                        growth_cov=float(trend.cov), literacy_step=cat.literacy_step(),
+                        reader=None if branch in (None, "routing") else branch == "reader"))
         row.finished_at = self.clock()

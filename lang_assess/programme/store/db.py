@@ -7,11 +7,13 @@ in the data folder, created on first use, in WAL mode.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -49,16 +51,74 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database schema up to date (Alembic ``upgrade head``)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema up to date (Alembic ``upgrade head``), or up to
+    ``revision``."""
+    _alembic(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database schema back down to ``revision`` (Alembic ``downgrade``)."""
+    _alembic(engine, "downgrade", revision)
+
+
+def _alembic(engine: Engine, verb: str, revision: str) -> None:
+    """Run an Alembic command in one transaction.
+
+    SQLite changes a column by copying the table, dropping it and renaming the copy; with
+    foreign keys on, dropping a table that other rows refer to fails (deferring the check
+    does not help: SQLite counts the violations at the drop).  So foreign keys are off for
+    the migration (they can only be switched outside a transaction) and checked whole
+    before it commits.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                getattr(command, verb)(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration {verb} {revision} would leave rows "
+                                           f"that refer to nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
+
+
+def head_revision() -> str:
+    """The newest migration's revision id, read from the migration files (no Alembic
+    import: a page kernel only needs to know whether its database is current)."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        revisions |= set(re.findall(r"^revision = ['\"]([^'\"]+)['\"]", text, re.M))
+        parents |= set(re.findall(r"^down_revision = ['\"]([^'\"]+)['\"]", text, re.M))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def ensure_current(engine: Engine) -> None:
+    """Migrate only when the database is not at the newest revision (Alembic, ~12 MB and a
+    second, is imported only then)."""
+    try:
+        with engine.connect() as conn:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        current = None
+    if current != head_revision():
+        migrate(engine)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

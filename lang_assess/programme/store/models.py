@@ -87,6 +87,8 @@ class Participant(Base):
     years_schooling: Mapped[int | None] = mapped_column(Integer, nullable=True)
     literate_l1: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     higher_education: Mapped[bool] = mapped_column(Boolean, default=False)
+    # whole months lived in Norway before enrolling (None: not asked); migration 0005
+    months_in_norway: Mapped[int | None] = mapped_column(Integer, nullable=True)
     track: Mapped[int] = mapped_column(Integer)
     track_suggested: Mapped[int] = mapped_column(Integer)
     track_override_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -171,6 +173,10 @@ class Estimate(Base):
     growth: Mapped[float | None] = mapped_column(Float, nullable=True)
     growth_se: Mapped[float | None] = mapped_column(Float, nullable=True)
     growth_cov: Mapped[float | None] = mapped_column(Float, nullable=True)
+    # a placement test that began with the routing stage: the literacy step reached
+    # (LASLLIAM-style, bank.yaml) and whether the routing found a reader; migration 0005
+    literacy_step: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    reader: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
 
 
 class Note(Base):

@@ -7,7 +7,12 @@ Models (logistic metric, no scaling constant; x = 0..k_i is the score on item i)
 which is the GPCM; a right/wrong item is the one-step case, i.e. the 2PL
 ``logistic(a (θ - b))``.  ``model="2pl"``/``"gpcm"`` estimates a slope per item,
 ``"1pl"``/``"rasch"``/``"pcm"`` fixes a = 1 (Rasch and the partial credit model).  One call
-handles a bank that mixes right/wrong and rated items.
+handles a bank that mixes right/wrong and rated items.  ``model="3pl"`` adds a lower
+asymptote to right/wrong items with a chance level (``chance`` = 1/k for k options):
+P = c + (1 − c)·logistic(a(θ − b)), c estimated under a Beta prior with its mode at 1/k
+(BILOG's default form, weight 20) or fixed at 1/k; rated items stay GPCM.  The 3PL is not
+an exponential family, so those items get their own M-step (Fisher scoring on a, d and
+logit c) and their own terms in the standard errors.
 
 Abilities follow N(μ, σ²), integrated out on ``n_quad`` nodes θ_q = μ + σ z_q, z_q evenly
 spaced on [-R, R] with normal weights.  The scale is set by N(0, 1) for free slopes; for
@@ -25,9 +30,10 @@ and nothing is imputed: a missing response simply has no entry in Y.
 See docs/psychometrics/calibration.md for the algorithm, its convergence rule and the
 standard errors.
 
-One module of ~750 lines on purpose: it is one algorithm (E-step, batched M-step, PX-EM
-acceleration, anchors, convergence and the cross-product SEs all work on the same
-indicator matrix and quadrature), and its parts are not used apart.
+One module of ~950 lines on purpose: it is one algorithm (E-step, batched M-steps for
+the exponential-family and the 3PL items, PX-EM acceleration, anchors, convergence and
+the cross-product SEs all work on the same indicator matrix and quadrature), and its
+parts are not used apart.
 """
 
 from __future__ import annotations
@@ -39,14 +45,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.special import expit, log_softmax, logsumexp, softmax
+from scipy.special import expit, log_expit, log_softmax, logit, logsumexp, softmax
 
 from lang_assess.engine.irt.models import category_probabilities, paired_probabilities
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.psychometrics.calibrate.data import DataError, Responses
 from lang_assess.psychometrics.calibrate.result import Calibration, CalibrationWarning
 
-MODELS: dict[str, bool] = {"2pl": True, "gpcm": True, "1pl": False, "rasch": False, "pcm": False}
+MODELS: dict[str, bool] = {"2pl": True, "gpcm": True, "3pl": True, "1pl": False,
+                           "rasch": False, "pcm": False}
 A_BOUNDS = (0.05, 8.0)  # slopes outside this are not credible; estimates are clipped + flagged
 MAX_STEP = 1.0  # cap on a Newton step (logits): the M-step is concave, but counts can be tiny
 DENSE_ABOVE = 0.10  # indicator matrices denser than this are held as numpy arrays (BLAS)
@@ -54,6 +61,8 @@ _CHUNK = 2**20  # floats per block when a (persons × something) product is done
 _START_RESPONSES = 200_000  # responses used for the start values (a random subset)
 _FULL_SE_MAX = 6000  # above this many free parameters the SE matrix is inverted per item
 _SMALL_PRODUCT = 50_000_000  # E-step multiply-adds below which BLAS runs single-threaded
+C_PRIOR_WEIGHT = 20.0  # BILOG's Beta prior on c: α = 20·(1/k) + 1, β = 20·(1 − 1/k) + 1
+_GAMMA_BOUNDS = (-9.0, 1.0)  # logit c: c within about 1e-4 .. 0.73
 
 
 @dataclass
@@ -71,6 +80,17 @@ class _Data:
     counts: np.ndarray  # (I, C) observed category counts
 
 
+@dataclass
+class _Guess:
+    """Lower asymptotes of the free items (3PL); all arrays (F,) over free items."""
+
+    c: np.ndarray  # current c (0: a 2PL/GPCM item)
+    has: np.ndarray  # bool: a 3PL item
+    estimate: np.ndarray  # bool: c is estimated (else fixed at its chance level)
+    alpha: np.ndarray  # Beta prior of c
+    beta: np.ndarray
+
+
 def fit_mml(
     responses: Responses | np.ndarray,
     model: str = "2pl",
@@ -82,6 +102,9 @@ def fit_mml(
     tol: float = 1e-4,
     se: bool = True,
     progress: bool = False,
+    chance: float | np.ndarray | None = None,
+    fix_c: bool = False,
+    c_prior_weight: float = C_PRIOR_WEIGHT,
 ) -> Calibration:
     """Calibrate items by marginal maximum likelihood (Bock–Aitkin EM).
 
@@ -89,8 +112,9 @@ def fit_mml(
     ----------
     responses : Responses or (P, I) float array
         Scores 0..k, NaN = not administered (sparse rows are the normal case).
-    model : {"2pl", "gpcm", "1pl", "rasch", "pcm"}
-        Free slopes (2PL for right/wrong items, GPCM for rated ones) or a = 1 (Rasch/PCM).
+    model : {"2pl", "gpcm", "3pl", "1pl", "rasch", "pcm"}
+        Free slopes (2PL for right/wrong items, GPCM for rated ones), the same with a
+        lower asymptote on right/wrong items (3PL), or a = 1 (Rasch/PCM).
     fixed : ItemParameters, optional
         Anchor items: those whose ids appear in the responses keep these parameters
         (any c is honoured) and the population mean and SD are estimated, which puts the
@@ -108,6 +132,15 @@ def fit_mml(
         Compute standard errors (cross-product of the persons' score contributions).
     progress : bool
         Show a tqdm progress bar (works in notebooks).
+    chance : float or (I,) float, required for ``"3pl"``
+        Each item's chance level 1/k (k options); 0 for items without guessing
+        (ordering tasks), which stay 2PL.  Rated items and anchors ignore it.
+    fix_c : bool
+        ``"3pl"``: keep c at the chance level instead of estimating it.
+    c_prior_weight : float
+        ``"3pl"``: weight w of the Beta(w·p + 1, w·(1 − p) + 1) prior on c, p = chance
+        (mode p; BILOG's default w = 20).  c is the posterior mode; its SE includes the
+        prior.
 
     Returns
     -------
@@ -130,6 +163,7 @@ def fit_mml(
         raise ValueError("need n_quad ≥ 5, theta_range > 0, max_iter ≥ 1 and tol > 0")
     is_fixed, anchor = _anchors(resp, fixed)
     data = _prepare(resp, is_fixed, anchor)
+    guess = _guessing(key, chance, fix_c, c_prior_weight, data.k, is_fixed)
     z = np.linspace(-theta_range, theta_range, n_quad)
     log_w = -0.5 * z * z
     log_w -= logsumexp(log_w)
@@ -138,7 +172,29 @@ def fit_mml(
     cells = data.rows.size if sparse.issparse(data.y) else data.y.shape[0] * data.y.shape[1]
     with _blas_threads(cells * n_quad):
         return _fit(resp, key, free_slope, data, is_fixed, anchor, z, log_w, mu_free, sd_free,
-                    max_iter, tol, se, progress, theta_range)
+                    max_iter, tol, se, progress, theta_range, guess)
+
+
+def _guessing(key: str, chance: float | np.ndarray | None, fix_c: bool, weight: float,
+              k: np.ndarray, is_fixed: np.ndarray) -> _Guess | None:
+    """The free items' lower asymptotes for a 3PL fit (None for other models)."""
+    if key != "3pl":
+        if chance is not None or fix_c:
+            raise ValueError(f"chance and fix_c are for model '3pl', not {key!r}")
+        return None
+    if chance is None:
+        raise ValueError("model '3pl' needs chance: each item's 1/k (k options), "
+                         "0 for items without guessing")
+    p = np.broadcast_to(np.asarray(chance, dtype=float), k.shape)
+    if np.any(~np.isfinite(p) | (p < 0) | (p >= 1)):
+        raise ValueError("chance levels must be in [0, 1)")
+    if not weight >= 0:
+        raise ValueError("c_prior_weight must be ≥ 0")
+    free = ~is_fixed
+    p = np.where(k == 1, p, 0.0)[free]
+    has = p > 0
+    return _Guess(c=p.copy(), has=has, estimate=has & (not fix_c),
+                  alpha=weight * p + 1.0, beta=weight * (1.0 - p) + 1.0)
 
 
 def _fit(
@@ -157,6 +213,7 @@ def _fit(
     se: bool,
     progress: bool,
     theta_range: float,
+    guess: _Guess | None = None,
 ) -> Calibration:
     """The EM iterations and the result (see :func:`fit_mml`)."""
     from tqdm.auto import tqdm
@@ -176,20 +233,25 @@ def _fit(
 
     converged = False
     iteration, change = 0, math.inf
-    old = _natural(eta, free_slope, pad)
+    old = _natural(eta, free_slope, pad, guess)
     with tqdm(total=max_iter, desc=f"MML {key}", unit="it", disable=not progress) as bar:
         for step in range(1, max_iter + 1):
             iteration = step
             theta = mu + sd * z
             post, loglik = _estep(data, _log_probs(eta, free, theta, data, anchor,
-                                                   free_slope), log_w)
+                                                   free_slope, guess), log_w)
             counts = (data.yt @ post).reshape(n_items, data.n_cat, n_quad)
-            eta = _mstep(eta, counts[free], theta, data.k[free], features(theta), pad,
-                         free_slope)
+            three = np.zeros(free.size, bool) if guess is None else guess.has
+            rest = ~three
+            eta[rest] = _mstep(eta[rest], counts[free[rest]], theta, data.k[free[rest]],
+                               features(theta), pad[rest], free_slope)
+            if three.any():
+                eta[three], guess.c[three] = _mstep_3pl(eta[three], guess, three,
+                                                        counts[free[three]], theta)
             new_mu, new_sd = _population(post, theta)
             if not mu_free:  # no anchors: the scale is fixed, use parameter expansion
                 eta, new_mu, new_sd = _px_reduce(eta, new_mu, new_sd, free_slope)
-            new = _natural(eta, free_slope, pad)
+            new = _natural(eta, free_slope, pad, guess)
             change = max(
                 float(np.nanmax(np.abs(new - old), initial=0.0)),
                 abs(new_mu - mu), abs(new_sd - sd),
@@ -209,11 +271,13 @@ def _fit(
         )
 
     theta = mu + sd * z
-    post, loglik = _estep(data, _log_probs(eta, free, theta, data, anchor, free_slope), log_w)
-    params = _assemble(resp, eta, free, free_slope, data, is_fixed, anchor)
+    post, loglik = _estep(data, _log_probs(eta, free, theta, data, anchor, free_slope, guess),
+                          log_w)
+    params = _assemble(resp, eta, free, free_slope, data, is_fixed, anchor, guess)
+    se_c = np.full(n_items, np.nan)
     if se:
         ses = _standard_errors(data, post, theta, eta, free, pad, free_slope, mu, sd,
-                               mu_free, sd_free, anchor, is_fixed)
+                               mu_free, sd_free, anchor, is_fixed, guess, se_c)
         method = ("empirical information: cross-product of the persons' score "
                   "contributions (XPD, Fisher's identity), inverted "
                   + ("in full" if ses[-1] else "per item block"))
@@ -243,6 +307,7 @@ def _fit(
         se_population_sd=float(ses[4]),
         se_method=method,
         flags=tuple(flags),
+        se_c=se_c,
     )
 
 
@@ -338,11 +403,14 @@ def _split(eta: np.ndarray, free_slope: bool) -> tuple[np.ndarray, np.ndarray]:
     return np.ones(eta.shape[0]), eta
 
 
-def _natural(eta: np.ndarray, free_slope: bool, pad: np.ndarray) -> np.ndarray:
-    """(F, n_par) the IRT parameters [a,] b_1..b_K (NaN padded) for the convergence check."""
+def _natural(eta: np.ndarray, free_slope: bool, pad: np.ndarray,
+             guess: _Guess | None = None) -> np.ndarray:
+    """(F, n_par [+ 1]) the IRT parameters [a,] b_1..b_K (NaN padded) [, c] for the
+    convergence check."""
     a, d = _split(eta, free_slope)
     b = np.where(pad[:, int(free_slope):], np.nan, -d / a[:, None])
-    return np.concatenate([a[:, None], b], axis=1) if free_slope else b
+    out = np.concatenate([a[:, None], b], axis=1) if free_slope else b
+    return out if guess is None else np.concatenate([out, guess.c[:, None]], axis=1)
 
 
 def _logits(eta: np.ndarray, theta: np.ndarray, k: np.ndarray, free_slope: bool) -> np.ndarray:
@@ -372,6 +440,7 @@ def _log_probs(
     data: _Data,
     anchor: ItemParameters | None,
     free_slope: bool,
+    guess: _Guess | None = None,
 ) -> np.ndarray:
     """(I·C, Q) log P(X_i = x | θ_q), 0 in unused slots (Y is 0 there; avoids 0·-inf)."""
     n_items, n_cat, n_quad = data.k.size, data.n_cat, theta.size
@@ -379,6 +448,12 @@ def _log_probs(
     if free.size:
         lp = log_softmax(_logits(eta, theta, data.k[free], free_slope), axis=2)
         logp[free] = np.where(np.isfinite(lp), lp, 0.0)
+    if guess is not None and guess.has.any():
+        three = guess.has
+        z = eta[three, 0][:, None] * theta + eta[three, 1][:, None]  # (G, Q)
+        c = guess.c[three][:, None]
+        logp[free[three], :, 1] = np.log(c + (1.0 - c) * expit(z))
+        logp[free[three], :, 0] = np.log1p(-c) + log_expit(-z)
     if anchor is not None:
         probs = category_probabilities(theta, anchor)  # (Q, A, K_a + 1), honours c
         fixed_pos = np.setdiff1d(np.arange(n_items), free)
@@ -444,6 +519,57 @@ def _mstep(
         if biggest.max() < 1e-8:
             break
     return eta
+
+
+def _mstep_3pl(
+    eta: np.ndarray,
+    guess: _Guess,
+    rows: np.ndarray,
+    counts: np.ndarray,
+    theta: np.ndarray,
+    max_newton: int = 25,
+) -> tuple[np.ndarray, np.ndarray]:
+    """M-step of the 3PL items: batched Fisher scoring on (a, d, logit c).
+
+    ``eta`` (G, n_par) rows of the G items at ``rows`` of ``guess``; ``counts`` (G, C, Q)
+    their expected counts.  Maximises Σ_q r_q log P_q + (n_q − r_q) log(1 − P_q) + the
+    Beta prior's log density of c (posterior mode, as BILOG), P = c + (1 − c)·σ(aθ + d).
+    The Fisher information Σ_q n_q ∇P ∇Pᵀ / P(1 − P) is positive definite, so each step
+    is an ascent direction; steps are capped like the other M-step's.  Returns the new
+    rows and c.
+    """
+    eta = eta.copy()
+    r1, n = counts[:, 1, :], counts[:, :2, :].sum(axis=1)  # (G, Q)
+    gam = logit(np.clip(guess.c[rows], 1e-6, 1 - 1e-6))
+    alpha, beta, est = guess.alpha[rows], guess.beta[rows], guess.estimate[rows]
+    a, d = eta[:, 0].copy(), eta[:, 1].copy()
+    eye = np.eye(3)
+    for _ in range(max_newton):
+        c = expit(gam)[:, None]
+        p = expit(a[:, None] * theta + d[:, None])
+        big_p = np.clip(c + (1.0 - c) * p, 1e-12, 1.0 - 1e-12)
+        dz = (1.0 - c) * p * (1.0 - p)
+        grad_p = np.stack([dz * theta, dz, c * (1.0 - c) * (1.0 - p)], axis=2)  # (G, Q, 3)
+        var = big_p * (1.0 - big_p)
+        grad = np.einsum("gq,gqp->gp", (r1 - n * big_p) / var, grad_p)
+        info = np.einsum("gq,gqp,gqr->gpr", n / var, grad_p, grad_p)
+        cv = c[:, 0]
+        grad[:, 2] += (alpha - 1.0) * (1.0 - cv) - (beta - 1.0) * cv
+        info[:, 2, 2] += (alpha + beta - 2.0) * cv * (1.0 - cv)
+        grad[~est, 2] = 0.0  # c fixed at its chance level
+        info[~est, 2, :] = 0.0
+        info[~est, :, 2] = 0.0
+        info[~est, 2, 2] = 1.0
+        step = np.linalg.solve(info + 1e-9 * eye, grad[:, :, None])[:, :, 0]
+        biggest = np.abs(step).max(axis=1)
+        step *= np.minimum(1.0, MAX_STEP / np.maximum(biggest, 1e-300))[:, None]
+        a = np.clip(a + step[:, 0], *A_BOUNDS)
+        d += step[:, 1]
+        gam = np.clip(gam + step[:, 2], *_GAMMA_BOUNDS)
+        if biggest.max() < 1e-8:
+            break
+    eta[:, 0], eta[:, 1] = a, d
+    return eta, np.where(est, expit(gam), guess.c[rows])
 
 
 def _feature_means(pi: np.ndarray, theta: np.ndarray, free_slope: bool) -> np.ndarray:
@@ -578,6 +704,7 @@ def _assemble(
     data: _Data,
     is_fixed: np.ndarray,
     anchor: ItemParameters | None,
+    guess: _Guess | None = None,
 ) -> ItemParameters:
     """All items in column order: estimates for free items, anchors as given."""
     width = max(data.n_cat - 1, 1)
@@ -589,6 +716,8 @@ def _assemble(
     used = np.arange(1, data.n_cat)[None, :] <= data.k[free][:, None]
     steps[free] = np.where(used, -d / a[:, None], np.nan)
     a_all[free] = a
+    if guess is not None:
+        c_all[free] = guess.c
     if anchor is not None:
         steps[is_fixed, : anchor.steps.shape[1]] = anchor.steps
         a_all[is_fixed] = anchor.a
@@ -641,6 +770,8 @@ def _standard_errors(
     sd_free: bool,
     anchor: ItemParameters | None,
     is_fixed: np.ndarray,
+    guess: _Guess | None = None,
+    se_c: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, float, float, bool]:
     """Standard errors from the cross-product (XPD) of per-person score vectors.
 
@@ -648,16 +779,29 @@ def _standard_errors(
     of the complete-data score, s_p = Σ_q w_pq ∂ log P(x_p | θ_q)/∂η; the information is
     estimated by Σ_p s_p s_pᵀ (all free item parameters and μ, σ where free, so the
     correlation between items through the shared scale is kept) and inverted.  SEs of
-    b_v = -d_v / a follow by the delta method.
+    b_v = -d_v / a follow by the delta method.  3PL items have their own score terms
+    (a, d and γ = logit c, with the Beta prior's curvature added to γ's information:
+    c is a posterior mode); SE(c) = c(1 − c)·SE(γ) is written into ``se_c`` (I,).
     """
     n_items, n_cat, n_quad = data.k.size, data.n_cat, theta.size
     n_f, n_par = eta.shape
-    # parameter columns: free item slots in order, then μ and σ where free
+    # parameter columns: free item slots in order, then each estimated c's logit, then
+    # μ and σ where free
     col_of = np.full((n_items, n_par), -1)
     slots = ~pad
     col_of[free] = np.where(slots, np.cumsum(slots.ravel()).reshape(slots.shape) - 1, -1)
-    n_item_par = int(slots.sum())
+    three = np.zeros(n_f, bool) if guess is None else guess.has
+    est_c = np.zeros(n_f, bool) if guess is None else guess.estimate
+    n_eta_par = int(slots.sum())
+    col_gam = np.full(n_items, -1)
+    col_gam[free[est_c]] = n_eta_par + np.arange(int(est_c.sum()))
+    n_item_par = n_eta_par + int(est_c.sum())
     n_total = n_item_par + int(mu_free) + int(sd_free)
+    is_three = np.zeros(n_items, bool)
+    is_three[free[three]] = True
+    pos3 = np.full(n_items, -1)
+    pos3[free[three]] = np.arange(int(three.sum()))
+    d3 = _score_terms_3pl(eta[three], guess.c[three], theta) if three.any() else None
 
     phi = _features(theta, n_cat, free_slope)  # (Q, C, n_par)
     pi = softmax(_logits(eta, theta, data.k[free], free_slope), axis=2)
@@ -686,6 +830,14 @@ def _standard_errors(
         values = (w @ flat_phi).reshape(-1, n_cat, n_par)[rows, r_score[sl]]
         values -= (w @ flat_mean).reshape(-1, n_items, n_par)[rows, items]
         cols = col_of[items]
+        if d3 is not None:  # 3PL items: their own terms for a, d, and γ where estimated
+            m3 = is_three[items]
+            v3 = (w @ d3).reshape(w.shape[0], -1, 2, 3)[rows[m3], pos3[items[m3]],
+                                                       r_score[sl][m3]]  # (m, 3)
+            values[m3, :2] = v3[:, :2]
+            values = np.concatenate([values, np.zeros((values.shape[0], 1))], axis=1)
+            values[m3, -1] = v3[:, 2]
+            cols = np.concatenate([cols, col_gam[items][:, None]], axis=1)
         ok = cols >= 0
         at = (np.broadcast_to(rows[:, None], cols.shape)[ok], cols[ok])
         if dense:
@@ -701,8 +853,18 @@ def _standard_errors(
                     np.column_stack([s_pop[lo : lo + block] for s_pop in pop]))]).tocsr()
             info = info + scores.T @ scores
     info = info if dense else info.toarray()
+    item_cols = col_of[free]
+    if est_c.any():  # the Beta prior's curvature in γ: c is a posterior mode
+        g = col_gam[free[est_c]]
+        cv = guess.c[est_c]
+        info[g, g] += (guess.alpha[est_c] + guess.beta[est_c] - 2.0) * cv * (1.0 - cv)
+        item_cols = np.concatenate([item_cols, col_gam[free][:, None]], axis=1)
     full = n_total <= _FULL_SE_MAX
-    cov = _invert(info, col_of[free], n_item_par, n_total, full)
+    cov = _invert(info, item_cols, n_item_par, n_total, full)
+    if se_c is not None and est_c.any():
+        g = col_gam[free[est_c]]
+        cv = guess.c[est_c]
+        se_c[free[est_c]] = cv * (1.0 - cv) * np.sqrt(np.maximum(cov[g, g], 0.0))
 
     # per-item covariance blocks of [a,] d_1..d_K, then the delta method to a, b_v
     idx = np.where(slots, col_of[free], 0)
@@ -739,6 +901,24 @@ def _standard_errors(
     if anchor is not None:
         keep = max(keep, anchor.steps.shape[1])
     return se_a, se_steps[:, :keep], se_b, se_mu, se_sd, full
+
+
+def _score_terms_3pl(eta: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
+    """(Q, G·2·3) ∂ log P(X = x | θ_q)/∂(a, d, γ) of G 3PL items, for x = 0, 1.
+
+    P = c + (1 − c)·p, p = σ(aθ + d), γ = logit c: for x = 1, ∂/∂z = (1 − c)p(1 − p)/P and
+    ∂/∂γ = c(1 − c)(1 − p)/P; for x = 0, ∂/∂z = −p and ∂/∂γ = −c; ∂z/∂a = θ, ∂z/∂d = 1.
+    """
+    p = expit(eta[:, 0][:, None] * theta + eta[:, 1][:, None])  # (G, Q)
+    cc = c[:, None]
+    big_p = cc + (1.0 - cc) * p
+    out = np.empty((p.shape[0], theta.size, 2, 3))
+    z1 = (1.0 - cc) * p * (1.0 - p) / big_p
+    out[:, :, 1, 0], out[:, :, 1, 1] = z1 * theta, z1
+    out[:, :, 1, 2] = cc * (1.0 - cc) * (1.0 - p) / big_p
+    out[:, :, 0, 0], out[:, :, 0, 1] = -p * theta, -p
+    out[:, :, 0, 2] = -cc
+    return out.transpose(1, 0, 2, 3).reshape(theta.size, -1)
 
 
 def _invert(

@@ -22,8 +22,8 @@ class Calibration:
     Attributes
     ----------
     params : ItemParameters
-        Estimates on the logistic metric, ``c = 0``; anchored items keep their given
-        parameters (including ``c`` and ``skill``).
+        Estimates on the logistic metric (``c`` = 0 except for 3PL items); anchored
+        items keep their given parameters (including ``c`` and ``skill``).
     se_a : (I,) float
         Standard error of the slope ``a``; NaN where ``a`` was not estimated (Rasch/PCM
         items, anchors).
@@ -55,6 +55,8 @@ class Calibration:
         How the standard errors were computed (one line).
     flags : tuple of str
         One line per item estimate that needs a look (e.g. a slope at its bound).
+    se_c : (I,) float
+        Standard error of the lower asymptote ``c``; NaN where c was not estimated.
     """
 
     params: ItemParameters
@@ -74,9 +76,13 @@ class Calibration:
     se_population_sd: float = float("nan")
     se_method: str = ""
     flags: tuple[str, ...] = ()
+    se_c: np.ndarray | None = None
 
     def __post_init__(self) -> None:
-        for arr in (self.se_a, self.se_steps, self.se_b, self.n_responses, self.fixed):
+        if self.se_c is None:
+            object.__setattr__(self, "se_c", np.full(self.params.n_items, np.nan))
+        for arr in (self.se_a, self.se_steps, self.se_b, self.n_responses, self.fixed,
+                    self.se_c):
             arr.setflags(write=False)
 
     @property
