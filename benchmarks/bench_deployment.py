@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support.browser import VoilaServer, free_port  # noqa: E402
 from support.pg_server import PostgresServer  # noqa: E402
-from support.widget_client import PageBusy, WidgetPage  # noqa: E402
+from support.widget_client import PageBusy, WidgetPage, wait_until_served  # noqa: E402
 
 from lang_assess.bank.loader import load_bank  # noqa: E402
 from lang_assess.programme.rules import load_config  # noqa: E402
@@ -179,7 +179,7 @@ def through_proxy(url: str, bank, participants: int, instances: int) -> dict[str
                 return await asyncio.gather(*(take_test(base, c, (3.0, 8.0), i, latencies)
                                               for i, c in enumerate(codes)))
 
-            time.sleep(40)  # servers up, pools filling
+            wait_until_served(base, Path(tmp) / "serve" / "logs", instances)
             start = time.perf_counter()
             answered = asyncio.run(everyone())
             wall = time.perf_counter() - start
@@ -204,7 +204,8 @@ def main() -> None:
         load = through_proxy(pg.create_database("load"), bank, args.participants,
                              args.instances)
     print(f"## Deployment — {dt.date.today()}, {platform.node() or 'python machine'} "
-          f"({os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB)\n")
+          f"({os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
+          f"load average at the end {os.getloadavg()[0]:.1f})\n")
     print("| participant kernel | RSS MB | USS MB |\n| --- | ---: | ---: |")
     print(f"| preheated (mean of the pool) | {mem['preheated_rss']:.0f} | "
           f"{mem['preheated_uss']:.0f} |")

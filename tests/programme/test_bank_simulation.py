@@ -30,12 +30,13 @@ def placement(bank):
 
 def test_placement_meets_the_engine_bar_overall(placement):
     """Issue 3's bar, as far as the bank allows since issue 13 put guessing (c = 1/k) in
-    it: no simulee reaches SE 0.30 within 30 items even with the best items at the true
-    θ (the information oracle), so RMSE ≤ 0.32 is out of reach (docs/decisions.md);
+    it: almost no simulee reaches SE 0.30 within 30 items even with the best items at the
+    true θ (the information oracle), so RMSE ≤ 0.32 is out of reach (docs/decisions.md);
     the errors are as large as the SEs say, and the test is as short as the oracle's."""
     s = placement.summary()
     assert abs(s["bias"]) <= 0.05
-    assert s["mean_information_oracle_length"] == 30  # the bank's bound, not the design's
+    # the bank's bound, not the design's: the oracle itself needs nearly all 30 items
+    assert s["mean_information_oracle_length"] >= 0.95 * 30
     assert s["rmse"] <= 1.1 * np.sqrt(np.mean(placement.se**2))
     assert s["mean_length"] <= 1.15 * s["mean_oracle_length"]
 

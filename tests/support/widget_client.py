@@ -16,10 +16,12 @@ import http.client
 import http.cookiejar
 import json
 import re
+import time
 import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
@@ -48,6 +50,7 @@ class WidgetPage:
         self.session = uuid.uuid4().hex
         self.ws: WebSocketClientConnection | None = None
         self.kernel_id = ""
+        self.errors: list[str] = []  # tracebacks and stderr the kernel sent
 
     # ---- connection ------------------------------------------------------------------
     async def open(self, timeout: float = 120) -> None:
@@ -81,6 +84,13 @@ class WidgetPage:
         for comm_id in reply["content"]["comms"]:
             self.models.setdefault(comm_id, {})
             await self.send_comm(comm_id, {"method": "request_state"})
+        # every model's state, however slow a busy kernel is to send it (a quiet spell
+        # alone returned early under load, and the first click then missed its button)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while any("_model_name" not in self.models.get(c, {})
+                  for c in reply["content"]["comms"]):
+            await self._receive(max(deadline - loop.time(), 0.1))
         await self.settle()
 
     async def close(self) -> None:
@@ -149,6 +159,10 @@ class WidgetPage:
                 self.models.setdefault(content["comm_id"], {}).update(data.get("state", {}))
         elif msg["msg_type"] == "comm_close":
             self.models.pop(content.get("comm_id"), None)
+        elif msg["msg_type"] == "error" or (msg["msg_type"] == "stream"
+                                            and content.get("name") == "stderr"):
+            # what the kernel said went wrong (a callback's traceback), for failure messages
+            self.errors.append(content.get("text") or "\n".join(content.get("traceback", [])))
 
     async def settle(self, quiet: float = 0.4, timeout: float = 60) -> None:
         """Apply messages until the kernel has been idle and silent for ``quiet`` s."""
@@ -191,17 +205,43 @@ class WidgetPage:
         return "\n".join(self.models[m].get("value", "") for m in self.shown()
                          if self.models[m].get("_model_name") == "HTMLModel")
 
-    async def click(self, model_id: str) -> None:
+    async def click(self, model_id: str | None) -> None:
         """Click a button and wait until the kernel has handled it."""
+        if model_id is None:
+            raise LookupError(f"no such button on screen: {self.words()!r}")
         await self.handled(await self.send_comm(
             model_id, {"method": "custom", "content": {"event": "click"}}))
 
-    async def type_into(self, model_id: str, value: str) -> None:
+    async def type_into(self, model_id: str | None, value: str) -> None:
         """Set a text box's value (what Enter sends) and wait until it is handled."""
+        if model_id is None:
+            raise LookupError(f"no such text box on screen: {self.words()!r}")
         await self.handled(await self.send_comm(
             model_id, {"method": "update", "state": {"value": value}, "buffer_paths": []}))
+
+    def words(self) -> str:
+        """The screen's words, for failure messages."""
+        words = re.sub(r"<style>.*?</style>|<[^>]+>", " ", self.text(), flags=re.S)
+        return " ".join(words.split())[:300]
 
     def find(self, model_name: str, css_class: str) -> str | None:
         """The first widget on screen of ``model_name`` carrying ``css_class``."""
         return next((m for m in self.shown() if self.models[m].get("_model_name") == model_name
                      and css_class in self.models[m].get("_dom_classes", [])), None)
+
+
+def wait_until_served(base: str, logs: Path, instances: int, timeout: float = 900) -> None:
+    """Wait until ``lang-assess serve``'s proxy at ``base`` answers and each of its
+    ``instances`` participant servers (logs in ``logs``) has a full pool of kernels: the
+    Monday-morning set-up, where the pool absorbs the first page loads."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        filled = [f for f in logs.glob("participant-*.log")
+                  if "Kernel pool of participant.ipynb is filled" in f.read_text()]
+        if len(filled) == instances:
+            break
+        time.sleep(2)
+    else:
+        raise TimeoutError("the page servers' pools did not fill")
+    with urllib.request.urlopen(base, timeout=120) as r:
+        assert r.status == 200

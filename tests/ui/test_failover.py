@@ -18,8 +18,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +26,7 @@ import pytest
 from sqlalchemy import func, select
 from support import needs
 from support.browser import CHROMIUM, chromium, free_port
-from support.widget_client import PageBusy, PageGone, WidgetPage
+from support.widget_client import PageBusy, PageGone, WidgetPage, wait_until_served
 
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service import Intake, Service
@@ -65,22 +63,6 @@ def seed(url: str, bank) -> list[str]:
             view = svc.answer(who, view.session_id, view.item_id, answer)
     engine.dispose()
     return [p.code for p in people]
-
-
-def wait_until_served(base: str, logs: Path, instances: int, timeout: float = 900) -> None:
-    """The proxy answers and every participant server's pool of kernels is full (the
-    Monday-morning set-up: the pool absorbs the first page loads)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        filled = [f for f in logs.glob("participant-*.log")
-                  if "Kernel pool of participant.ipynb is filled" in f.read_text()]
-        if len(filled) == instances:
-            break
-        time.sleep(2)
-    else:
-        raise AssertionError("the page servers' pools did not fill")
-    with urllib.request.urlopen(base, timeout=120) as r:
-        assert r.status == 200
 
 
 class Participant:
@@ -144,7 +126,10 @@ class Participant:
                 if self.acknowledged >= 2:
                     halfway.set()
             else:
-                raise AssertionError(f"{self.code}: the test did not end")
+                shown = [page.models[m].get("description") for m in page.buttons()]
+                raise AssertionError(f"{self.code}: the test did not end; buttons {shown}; "
+                                     f"page {page.words()!r}; "
+                                     f"kernel said {page.errors[-3:]!r}")
         finally:
             await page.close()
 

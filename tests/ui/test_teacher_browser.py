@@ -35,11 +35,12 @@ def site(tmp_path_factory, nb_bank):
     data = tmp_path_factory.mktemp("teacher")
     engine = make_engine(f"sqlite:///{data / 'lang_assess.sqlite'}")
     migrate(engine)
-    # seed 17: cohort X has someone behind every count (12 did until issue 13 changed
-    # how the tests score guessing, and with it who is flagged)
     build_demo(lambda clock: Service(engine, nb_bank, load_config(), clock=clock, seed=3),
                today=dt.date.today(), n_participants=24, weeks=WEEKS, intakes=4, seed=17)
     svc = Service(engine, nb_bank, load_config())
+    teacher = svc.login_teacher("kari", "demo-kari-2026")
+    someone_behind_every_count(engine, int(svc.cohorts(teacher)["id"].iloc[0]),
+                               nb_bank.cuts, svc.config)
     server = VoilaServer(data, notebook=PAGES / TEACHER_PAGE).start()
     test_page = VoilaServer(data).start()
     with chromium() as browser:
@@ -48,6 +49,57 @@ def site(tmp_path_factory, nb_bank):
     server.kill()
     test_page.kill()
     engine.dispose()
+
+
+def someone_behind_every_count(engine, cohort_id: int, cuts, config) -> None:
+    """Whoever the simulated answers flagged, give cohort ``cohort_id`` one participant
+    behind each count, so that a zero on screen is wrong: one's last tests in consecutive
+    weeks well above the cut over their course level (ready), another's latest test half a
+    logit below the one ``stalled_weeks`` before (stalled), a third's latest test moved
+    back past ``missed_after_days`` (missed).  Which answers the demo drew changes with
+    the bank; these rows do not."""
+    runs = pd.read_sql(text("""
+        SELECT p.id AS pid, p.course_level, s.id AS sid, s.week, e.id AS eid, e.theta, e.se
+        FROM participant p JOIN test_session s ON s.participant_id = p.id
+        JOIN estimate e ON e.session_id = s.id
+        WHERE p.cohort_id = :c ORDER BY p.pseudonym, s.week, s.id"""),
+        engine, params={"c": cohort_id})
+    n, used = config.ready_consecutive, set()
+    updates: list[tuple[str, dict]] = []
+    estimate = "UPDATE estimate SET theta = :t, level = :l WHERE id = :i"
+    for pid, mine in runs.groupby("pid", sort=False):
+        label = mine["course_level"].iloc[0]
+        if pd.isna(label) or label not in cuts.labels[:-1] or len(mine) < n:
+            continue
+        last = mine.tail(n)
+        if (np.diff(last["week"]) == 1).all():
+            cut = cuts.cuts[list(cuts.labels).index(label)]
+            for row in last.itertuples():
+                theta = cut + 1.0 + 2 * row.se
+                updates.append((estimate, {"t": theta, "l": str(cuts.level_label(theta)),
+                                           "i": row.eid}))
+            used.add(pid)
+            break
+    for pid, mine in runs.groupby("pid", sort=False):
+        end = mine.iloc[-1]
+        before = mine[end["week"] - mine["week"] >= config.stalled_weeks]
+        if pid in used or not len(before):
+            continue
+        theta = before.iloc[-1]["theta"] - 0.5
+        updates.append((estimate, {"t": theta, "l": str(cuts.level_label(theta)),
+                                   "i": int(end["eid"])}))
+        used.add(pid)
+        break
+    last_test = runs[~runs["pid"].isin(used)].groupby("pid").tail(1).iloc[0]
+    # naive UTC, as SQLAlchemy writes datetimes to SQLite
+    long_ago = (dt.datetime.now(dt.UTC).replace(tzinfo=None)
+                - dt.timedelta(days=config.missed_after_days + 1))
+    updates.append(("UPDATE test_session SET finished_at = :t WHERE id = :i",
+                    {"t": long_ago, "i": int(last_test["sid"])}))
+    assert len(used) == 2, "cohort X has nobody to be ready or stalled"
+    with engine.begin() as db:
+        for sql, params in updates:
+            db.execute(text(sql), params)
 
 
 # ---- the oracle: raw tables and the rules of docs/programme/programme.md ------------
@@ -171,7 +223,7 @@ def test_overview_shows_the_independently_counted_numbers(site):
     assert week == WEEKS - 1 == 12
     exp = expected_overview(site["engine"], cohort, svc.bank.cuts, svc.config)
     assert exp["tests"]["pid"].nunique() == len(people) > 0
-    # the seed gives cohort X someone behind every count, so a zero on screen is wrong
+    # the fixture gives cohort X someone behind every count, so a zero on screen is wrong
     assert exp["ready"] and exp["stalled"] and exp["missed"]
     page = site["browser"].new_page(viewport={"width": 1280, "height": 800})
     login(page, site, "kari", "demo-kari-2026")

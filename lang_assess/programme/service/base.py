@@ -10,6 +10,7 @@ import numpy as np
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from lang_assess.bank.literacy import is_routing_item
 from lang_assess.bank.loader import Bank
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
@@ -48,8 +49,10 @@ class ServiceBase:
         self._db = session_factory(engine)
         self._seeds = np.random.default_rng(seed)
         self._designs = {k: bank.design(k) for k in ("placement", "progress")}
-        if bank.config.designs["placement"].routing is not None:
-            # for participants who may not read: the routing stage first
+        if bank.config.designs["placement"].routing is not None and any(
+                is_routing_item(bank.items[i]) for i in bank.item_ids):
+            # for participants who may not read: the routing stage first (a bank with no
+            # audio-and-picture items, e.g. one imported from another tool, has none)
             self._designs["placement_routed"] = bank.design("placement", routing=True)
         self._params: dict[str, ItemParameters] = {bank.config.params_version: bank.params}
         self._cuts: tuple[int, CutScores] = (-1, bank.cuts)
