@@ -10,20 +10,22 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | md5sum | cut -c1-12)
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get
 
-.PHONY: demo demo-engine test lint bench setup clean system-deps audio lab
+.PHONY: demo demo-engine test lint bench setup clean system-deps audio lab fonts message-audio
 
 setup: $(STAMP)
 
 # Debian packages the tests need: Chromium for the browser tests (driven by Playwright
 # with executable_path=/usr/bin/chromium; never `playwright install`), PostgreSQL, whose
 # server the tests start themselves in a temporary directory, and nginx, the proxy in
-# front of several page servers (`lang-assess serve --instances N`).
+# front of several page servers (`lang-assess serve --instances N`); Noto fonts, the
+# source of the Ethiopic and Arabic subsets the participant page ships (`make fonts`).
 system-deps:
 	@missing=""; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	test -x /usr/sbin/nginx || missing="$$missing nginx-light"; \
+	dpkg -s fonts-noto-core >/dev/null 2>&1 || missing="$$missing fonts-noto-core"; \
 	if [ -n "$$missing" ]; then $(APT) update -qq && $(APT) install -y -qq $$missing; fi
 	@test -f node_modules/axe-core/axe.min.js -a -f node_modules/@citolab/qti-components/cdn/index.js \
 	  || npm ci --no-audit --no-fund --silent
@@ -57,6 +59,7 @@ lint: $(STAMP)
 test: $(STAMP) system-deps
 	$(BIN)/ruff check .
 	$(BIN)/lang-assess bank validate item_bank/nb
+	$(BIN)/lang-assess bank lint item_bank/nb
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) system-deps
@@ -69,6 +72,20 @@ audio: $(STAMP)
 	@command -v espeak-ng >/dev/null && command -v opusenc >/dev/null || \
 	  { $(APT) update -qq && $(APT) install -y -qq espeak-ng opus-tools; }
 	$(BIN)/lang-assess bank make-audio item_bank/nb
+
+# The participant page's spoken messages: one clip per catalogue string and language
+# (espeak-ng; stand-in voices for Tigrinya and Somali, docs/decisions.md issue 14), and
+# its font subsets (Noto, Debian's fonts-noto-core and fonttools). Both are committed:
+# rerun after changing a catalogue (`--force` in ARGS redoes every clip).
+message-audio: $(STAMP)
+	@command -v espeak-ng >/dev/null && command -v opusenc >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq espeak-ng opus-tools; }
+	$(BIN)/python -m lang_assess.ui.speech $(ARGS)
+
+fonts: $(STAMP)
+	@dpkg -s fonts-noto-core >/dev/null 2>&1 && command -v pyftsubset >/dev/null || \
+	  { $(APT) update -qq && $(APT) install -y -qq fonts-noto-core fonttools; }
+	$(BIN)/python -m lang_assess.ui.fonts
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -70,6 +70,8 @@ def enrol(url: str, bank, n: int, *, placed: bool) -> list[str]:
 
 def _answer(bank, view, rng) -> str:
     item = bank.items[view.item_id]
+    if item.type == "rated":  # a speaking or writing task (issue 16): "I cannot"
+        return ""
     if item.type == "ordering":
         return "".join(item.key) if rng.random() < 0.6 else "".join(o.id for o in item.options)
     wrong = [o.id for o in item.options if o.id != item.key[0]]

@@ -46,7 +46,7 @@ def run(bank: Bank, seed: int, priors: dict[int, GrowthPrior] | None = None,
                               progress or bank.design("progress"), seed=seed, config=CONFIG,
                               priors=priors, stall_share=stall_share,
                               placement_routed=bank.design("placement", routing=True),
-                              placement_priors=PLACEMENT_PRIORS or None)
+                              placement_priors=PLACEMENT_PRIORS or None, enemies=bank.enemies)
 
 
 def accuracy_row(name: str, result: WeeklyResult, cuts: CutScores) -> str:

@@ -22,7 +22,7 @@ import yaml
 from pydantic import ValidationError
 
 from lang_assess.bank.params_csv import read_params_csv
-from lang_assess.bank.schema import BankConfig, Item
+from lang_assess.bank.schema import BankConfig, Item, RetiredItem
 from lang_assess.engine.cat.design import TestDesign, placement_design, progress_design
 from lang_assess.engine.irt.params import SKILLS, ItemParameters
 from lang_assess.engine.levels import CutScores
@@ -38,6 +38,8 @@ class Bank:
     ``params`` rows follow ``item_ids``; ``provenance`` maps item id → (model, source, n).
     ``pretest_ids``: items marked ``status: pretest`` that have no parameters yet; tests
     give them unscored so they can be calibrated (``items`` holds them too).
+    ``retired``: retired item id → its entry in ``retired.yaml`` (reason, date,
+    replacements); such ids are never reused.
     """
 
     root: Path
@@ -46,6 +48,13 @@ class Bank:
     params: ItemParameters
     provenance: dict[str, tuple[str, str, int]]
     pretest_ids: tuple[str, ...] = ()
+    retired: dict[str, RetiredItem] = dataclasses.field(default_factory=dict)
+
+    @property
+    def enemies(self) -> list[tuple[str, str]]:
+        """Pairs (a, b), a < b, of items never given to the same person (``enemies:``)."""
+        return sorted({(min(i, e), max(i, e)) for i, it in self.items.items()
+                       for e in it.enemies})
 
     @property
     def item_ids(self) -> list[str]:
@@ -209,6 +218,59 @@ def read_provenance(path: Path) -> dict[str, tuple[str, str, int]]:
         return out
 
 
+def _enemy_problems(items: dict[str, Item], files: dict[str, str]) -> list[str]:
+    """Every enemy named must be an item of the bank and name this item back."""
+    problems = []
+    for i, it in items.items():
+        for e in it.enemies:
+            if e not in items:
+                problems.append(f"{files[i]}: item '{i}': field 'enemies' names '{e}', which "
+                                "is not in the bank")
+            elif i not in items[e].enemies:
+                problems.append(f"{files[i]}: item '{i}': field 'enemies' names '{e}', but "
+                                f"'{e}' does not name '{i}' back (enemies are symmetric)")
+    return problems
+
+
+def read_retired(root: Path) -> tuple[dict[str, RetiredItem], list[str]]:
+    """``retired.yaml`` of a bank (absent: nothing retired) and the problems found."""
+    path = root / "retired.yaml"
+    if not path.is_file():
+        return {}, []
+    rel = _rel(path, root)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    except yaml.YAMLError as exc:
+        return {}, [f"{rel}: bad YAML ({getattr(exc, 'problem', exc)})"]
+    if not isinstance(raw, list):
+        return {}, [f"{rel}: must be a list of retired items"]
+    out: dict[str, RetiredItem] = {}
+    problems: list[str] = []
+    for k, entry in enumerate(raw):
+        where = f"{rel}: entry {k + 1} (item '{(entry or {}).get('id', '?')}')" \
+            if isinstance(entry, dict) else f"{rel}: entry {k + 1}"
+        try:
+            r = RetiredItem.model_validate(entry)
+        except ValidationError as exc:
+            problems.extend(_pydantic_problems(exc, where))
+            continue
+        if r.id in out:
+            problems.append(f"{where}: field 'id' is retired twice")
+        out[r.id] = r
+    return out, problems
+
+
+def _retired_problems(retired: dict[str, RetiredItem], items: dict[str, Item],
+                      files: dict[str, str], root: Path) -> list[str]:
+    rel = _rel(root / "retired.yaml", root)
+    problems = [f"{files[i]}: item '{i}': field 'id' was retired ({rel}); ids are never "
+                "reused" for i in items if i in retired]
+    for r in retired.values():
+        problems.extend(f"{rel}: item '{r.id}': field 'replaced_by' names '{n}', which is "
+                        "not in the bank" for n in r.replaced_by if n not in items)
+    return problems
+
+
 def load_bank(
     path: str | Path, *, skip: Iterable[str] = (), version: str | None = None
 ) -> Bank:
@@ -242,6 +304,10 @@ def load_bank(
     files = {i: f"{_rel(root / it.skill / (i + '.yaml'), root)}" for i, it in items.items()}
     if "media" not in skip:
         problems.extend(_media_problems(root, items.values(), files))
+    problems.extend(_enemy_problems(items, files))
+    retired, retired_problems = read_retired(root)
+    problems.extend(retired_problems)
+    problems.extend(_retired_problems(retired, items, files, root))
 
     version = version or config.params_version
     params_path = root / "params" / f"{version}.csv"
@@ -281,7 +347,7 @@ def load_bank(
                             c=params.c.copy(), skill=skill)
     return Bank(root=root, config=config,
                 items={i: items[i] for i in (*ordered, *pretest)},
-                params=params, provenance=provenance, pretest_ids=pretest)
+                params=params, provenance=provenance, pretest_ids=pretest, retired=retired)
 
 
 def _placeholder_params(items: dict[str, Item], cuts: CutScores) -> ItemParameters:

@@ -23,8 +23,10 @@ def bank_report(bank: Bank) -> dict[str, Any]:
 
     Returns a JSON-able dict with ``n_items``, ``by_level`` {level: n}, ``by_skill``,
     ``by_level_skill`` {level: {skill: n}}, ``by_type``, ``by_level_skill_type``,
-    ``by_review``, ``information`` (per θ: bank total, per skill, and the SE of the best
-    20 items) and ``thin`` (sentences naming each shortfall).
+    ``by_review`` (items per review status), ``review_changes`` (items whose review
+    changed something), ``n_retired``, ``n_enemy_pairs``, ``information`` (per θ: bank
+    total, per skill, and the SE of the best 20 items) and ``thin`` (sentences naming each
+    shortfall).
     """
     items = list(bank.items.values())
     levels = [lv for lv in CEFR_LEVELS if any(it.level == lv for it in items)]
@@ -83,6 +85,9 @@ def bank_report(bank: Bank) -> dict[str, Any]:
         "by_type": dict(sorted(Counter(it.type for it in items).items())),
         "by_level_skill_type": by_lst,
         "by_review": dict(Counter(it.review.status for it in items)),
+        "review_changes": sum(bool(it.review.changes) for it in items),
+        "n_retired": len(bank.retired),
+        "n_enemy_pairs": len(bank.enemies),
         "information": information,
         "thin": thin,
     }
@@ -98,7 +103,9 @@ def format_bank_report(report: dict[str, Any]) -> str:
         lines.append("  " + f"{lv:<7}" + "".join(f"{row.get(sk, 0):>12}" for sk in skills)
                      + f"{report['by_level'][lv]:>8}")
     lines += ["", "Items by type: " + ", ".join(f"{t} {n}" for t, n in report["by_type"].items()),
-              "Review status: " + ", ".join(f"{s} {n}" for s, n in report["by_review"].items()),
+              "Review status: " + ", ".join(f"{s} {n}" for s, n in report["by_review"].items())
+              + f" ({report['review_changes']} changed in review); {report['n_retired']} "
+              f"retired; {report['n_enemy_pairs']} enemy pairs",
               "", "Test information of the bank (bars) and the SE the best 20 items reach:", ""]
     peak = max(p["total"] for p in report["information"]) or 1.0
     for p in report["information"]:

@@ -6,6 +6,7 @@ content is authored and reviewed, parameters change with every calibration.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import re
 from typing import Any, Literal
@@ -20,9 +21,11 @@ from lang_assess.bank.interaction_rules import (
     mapping_max,
     markup_media,
 )
+from lang_assess.engine.irt.params import RATED_SKILLS
 from lang_assess.engine.levels import CEFR_LEVELS
 
-Skill = Literal["reading", "listening", "vocabulary", "grammar", "literacy"]
+Skill = Literal["reading", "listening", "vocabulary", "grammar", "literacy", "speaking",
+                "writing"]
 Level = Literal["preA1", "A1", "A2", "B1", "B2", "C1"]
 ItemType = Literal[
     "mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false", "ordering", "rated",
@@ -32,6 +35,11 @@ ItemType = Literal[
 CHOICE_TYPES = ("mc_text", "mc_picture", "mc_audio", "gap_choice", "true_false")
 GAP = "___"
 ID_PATTERN = re.compile(r"^[a-z]{2,3}-(preA1|A1|A2|B1|B2|C1)-[a-z]{3}-\d{3}$")
+
+
+def _iso_date(value: Any) -> Any:
+    """YAML reads an unquoted 2026-12-01 as a date: keep it as its ISO text."""
+    return value.isoformat() if isinstance(value, dt.date) else value
 
 
 class _Strict(BaseModel):
@@ -65,16 +73,26 @@ class RubricLevel(_Strict):
     """One score of a teacher-rated task and what earns it."""
 
     score: int = Field(ge=0)
-    descriptor: str = Field(min_length=1)
+    descriptor: str = Field(min_length=1)  # bokmål: what the teacher reads by default
+    descriptor_en: str | None = None  # the same in English (the teachers' page's other language)
 
 
 class Review(_Strict):
-    """Where the item stands in review."""
+    """Where the item stands in review: who reviewed it, when, and what they changed."""
 
     status: Literal["draft", "reviewed", "approved"]
     reviewer: str | None = None
-    date: str | None = None
+    date: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
     note: str | None = None
+    changes: list[str] = Field(default_factory=list)  # what the review changed, one line each
+
+    _iso = field_validator("date", mode="before")(lambda v: _iso_date(v))
+
+    @model_validator(mode="after")
+    def _who_and_when(self) -> Review:
+        if self.status != "draft" and not (self.reviewer and self.date):
+            raise ValueError(f"a {self.status!r} review names its 'reviewer' and 'date'")
+        return self
 
 
 class Item(_Strict):
@@ -98,6 +116,8 @@ class Item(_Strict):
     status: Literal["operational", "pretest"] = "operational"
     author: str = Field(min_length=1)
     review: Review
+    # items that answer or repeat this one: never given to the same person (symmetric)
+    enemies: list[str] = Field(default_factory=list)
     # issue 18 (QTI interactions and imported content; docs/bank/qti.md)
     body: str | None = None  # markup around the interaction (imported items); ___ marks it
     text: str | None = None  # gap_match / hottext: the text whose ___ slots hold gaps/hottexts
@@ -198,6 +218,8 @@ def _item_problems(item: Item) -> list[str]:
             p.append("field 'rubric' must give scores 0..k (k ≥ 1), each once")
         if item.options or item.key:
             p.append("fields 'options' and 'key' are not used by rated items")
+    if item.skill in RATED_SKILLS:
+        p.extend(_task_problems(item))
     if item.skill == "listening" and item.transcript is None:
         p.append("field 'transcript' (the audio a listening item plays) is missing")
     if item.skill == "literacy":
@@ -209,6 +231,27 @@ def _item_problems(item: Item) -> list[str]:
         p.append("field 'stem_audio' is missing (every pre-A1 and A1 stem is read aloud)")
     if item.skill in ("reading",) and item.type == "true_false" and not item.passage:
         p.append("field 'passage' is missing (true/false needs a short text)")
+    if item.id in item.enemies:
+        p.append("field 'enemies' names the item itself")
+    if len(set(item.enemies)) != len(item.enemies):
+        p.append("field 'enemies' names an item twice")
+    p.extend(f"field 'enemies' has {e!r}, which is not an item id" for e in item.enemies
+             if not ID_PATTERN.match(e))
+    return p
+
+
+def _task_problems(item: Item) -> list[str]:
+    """Speaking and writing tasks (issue 16): rated by a teacher with a rubric written in
+    bokmål and English, prompted by a sound or a picture."""
+    p = []
+    if item.type != "rated":
+        p.append(f"field 'type': {item.skill} tasks are 'rated' (a teacher scores them)")
+    if item.stem_audio is None and item.image is None:
+        p.append("field 'stem_audio' or 'image' is missing (a task has a spoken or a "
+                 "picture prompt)")
+    missing = [r.score for r in item.rubric or [] if not r.descriptor_en]
+    if missing:
+        p.append(f"field 'rubric' needs 'descriptor_en' for scores {missing}")
     return p
 
 
@@ -247,6 +290,19 @@ class DesignConfig(_Strict):
     # share of the design's prior N(0, prior_sd²) in a person's own prior (robustness)
     population_weight: float = Field(default=0.0, ge=0, lt=1)
     routing: RoutingConfig | None = None  # a routing stage, for those who may not read
+    # issue 16: speaking and writing tasks after the adaptive part, rated by teachers
+    rated_tasks: dict[Literal["speaking", "writing"], int] = Field(default_factory=dict)
+
+
+class SkillLevelsConfig(_Strict):
+    """A level per skill (issue 16): each skill's ability is the overall one plus a
+    deviation of SD ``spread`` (logits); a skill whose own answers leave its posterior SD
+    above ``enough_sd`` says it has not enough evidence."""
+
+    skills: list[Skill] = Field(default_factory=lambda: ["reading", "listening",
+                                                         "speaking", "writing"])
+    spread: float = Field(default=0.8, gt=0)
+    enough_sd: float = Field(default=0.6, gt=0)
 
 
 class CutConfig(_Strict):
@@ -261,6 +317,46 @@ class CutConfig(_Strict):
     provenance: dict[str, Any] | None = None
 
 
+class RetiredItem(_Strict):
+    """One entry of ``retired.yaml``: an item taken out of the bank, and why."""
+
+    id: str = Field(pattern=ID_PATTERN.pattern)
+    date: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$")
+    reason: str = Field(min_length=1)
+    replaced_by: list[str] = Field(default_factory=list)
+
+    _iso = field_validator("date", mode="before")(lambda v: _iso_date(v))
+
+
+class LintConfig(_Strict):
+    """``lint:`` in bank.yaml: the thresholds of ``lang-assess bank lint``
+    (:mod:`lang_assess.bank.lint`; docs/bank/item_format.md explains each check)."""
+
+    # per level: key strictly longest (or shortest) ≤ ratio × the rate chance gives
+    key_length_max_ratio: float = Field(default=1.3, gt=0)
+    # one item: key longer than every distractor by this factor is named (a warning)
+    key_length_item_ratio: float = Field(default=1.25, gt=1)
+    # per level: share of keys copied word for word from the text ≤ distractors' + this
+    key_copied_max_excess: float = Field(default=0.05, ge=0)
+    # per level: keys with a hedge word ≤ distractors' rate + this; distractors with an
+    # absolute word ≤ keys' rate + this
+    hedge_max_excess: float = Field(default=0.10, ge=0)
+    absolute_max_excess: float = Field(default=0.10, ge=0)
+    # near duplicates (see lint._duplicates): rarity-weighted share of stem words; share
+    # of the shorter text's 3-word runs and of both texts' words; share of the options
+    duplicate_stem: float = Field(default=0.8, gt=0, le=1)
+    duplicate_text: float = Field(default=0.25, gt=0, le=1)
+    duplicate_text_words: float = Field(default=0.3, gt=0, le=1)
+    duplicate_options: float = Field(default=0.75, gt=0, le=1)
+    # a stem shared word for word by this many items is an instruction, not content
+    instruction_stem_count: int = Field(default=3, ge=2)
+    # words of a passage / a transcript by level: [fewest, most]
+    passage_words: dict[Level, tuple[int, int]] = Field(default_factory=dict)
+    transcript_words: dict[Level, tuple[int, int]] = Field(default_factory=dict)
+    # check name → "error" | "warning", to override a check's default severity
+    severity: dict[str, Literal["error", "warning"]] = Field(default_factory=dict)
+
+
 class BankConfig(_Strict):
     """``bank.yaml``: one per language."""
 
@@ -270,5 +366,7 @@ class BankConfig(_Strict):
     cuts: CutConfig
     designs: dict[Literal["placement", "progress"], DesignConfig]
     content_targets: dict[Level, dict[Skill, int]] = Field(default_factory=dict)
+    skill_levels: SkillLevelsConfig = Field(default_factory=SkillLevelsConfig)
     notes: str | None = None
+    lint: LintConfig = Field(default_factory=LintConfig)
     cuts_history: list[CutConfig] = Field(default_factory=list)  # earlier cut versions

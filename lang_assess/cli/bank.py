@@ -21,6 +21,12 @@ def register(sub: Any) -> None:
     val.add_argument("--skip", default="", help="checks to leave out while authoring: media,params")
     val.set_defaults(handler=_validate)
 
+    lint = bank_sub.add_parser("lint", help="item-construction checks: cues, duplicates, "
+                               "style, lengths (docs/bank/item_format.md)")
+    lint.add_argument("path")
+    lint.add_argument("--json", action="store_true", help="print one JSON object")
+    lint.set_defaults(handler=_lint)
+
     chk = bank_sub.add_parser("check-items", help="check single item files")
     chk.add_argument("files", nargs="+")
     chk.add_argument("--no-media", action="store_true", help="do not require media files")
@@ -116,6 +122,16 @@ def _validate(args: argparse.Namespace) -> int:
         return 1
     print(f"{args.path}: {len(bank.items)} items, parameters {bank.config.params_version}: ok")
     return 0
+
+
+def _lint(args: argparse.Namespace) -> int:
+    """Exit status 1 when there is an error (warnings alone pass), 2 for a malformed bank."""
+    from lang_assess.bank.lint import format_report, lint_bank
+
+    report = lint_bank(args.path)
+    print(json.dumps(report.to_json(), ensure_ascii=False, indent=1) if args.json
+          else format_report(report))
+    return 1 if report.errors else 0
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -9,9 +9,12 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add ``calibrate`` to the subcommands ``sub``."""
-    cal = sub.add_parser("calibrate", help="estimate item parameters from a wide responses CSV")
-    cal.add_argument("responses", help="CSV: a 'person' column, then one column per item "
-                     "(0/1, or 0..k for rated items; blank = not administered)")
+    cal = sub.add_parser("calibrate", help="estimate item parameters from a responses CSV "
+                         "(long or wide)")
+    cal.add_argument("responses", help="CSV, long: the header 'person,item,score' and one "
+                     "row per answer (a database export; read in blocks, for millions of "
+                     "answers); or wide: a 'person' column, then one column per item (0/1, "
+                     "or 0..k for rated items; blank = not administered)")
     cal.add_argument("--model", choices=("1pl", "2pl", "3pl", "pcm", "gpcm"), default="2pl")
     cal.add_argument("--chance", type=float, default=0.25, help="3pl: every item's chance "
                      "level 1/k, the mode of the Beta prior on c (default 0.25)")

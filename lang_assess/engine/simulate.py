@@ -16,7 +16,7 @@ adaptive test on that bank).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,6 +190,7 @@ def simulate(
     blocked: np.ndarray | None = None,
     respond: ResponseModel | None = None,
     groups: np.ndarray | None = None,
+    enemies: Iterable[tuple[str, str]] = (),
 ) -> SimulationResult:
     """Run one simulated test per true ability in ``thetas`` (N,) logits.
 
@@ -199,7 +200,9 @@ def simulate(
     With ``oracle`` each simulee also takes the oracle test (same estimator, prior, stop
     rule and item pool; every item the most informative one left at the true θ; no
     content balancing or exposure control), whose length is ``oracle_length``.
-    ``blocked`` (N, n) bool marks items a simulee may not be given (e.g. seen lately).
+    ``blocked`` (N, n) bool marks items a simulee may not be given (e.g. seen lately);
+    ``enemies`` are pairs of item ids never given to the same simulee (as in the live test,
+    an item given blocks its enemies).
     ``respond`` draws the answers (default: the model the test scores with, ``params``).
     ``groups`` (N,) labels each simulee (e.g. its track); ``design`` may then map each
     group to the design its members take (the result reports figures by group).
@@ -212,6 +215,7 @@ def simulate(
     if labels is not None and labels.size != n_sim:
         raise ValueError(f"groups has {labels.size} labels for {n_sim} simulees")
     model = (respond or ResponseModel(params)).aligned(params)
+    enemies = list(enemies)
     if isinstance(design, TestDesign):
         plan = [(design, np.arange(n_sim), np.random.default_rng(seed),
                  np.random.default_rng([seed, 1]))]
@@ -239,7 +243,7 @@ def simulate(
     given = np.full((n_sim, width), -1)
     mask_all = None if blocked is None else np.asarray(blocked, dtype=bool)
     for d, rows, rng, oracle_rng in plan:
-        bank = d.prepare(params)
+        bank = d.prepare(params, enemies)
         chunk = max(1, _CHUNK_CELLS // params.n_items)
         for lo in range(0, rows.size, chunk):
             part = rows[lo : lo + chunk]
@@ -254,7 +258,8 @@ def simulate(
             given[part, : state.items.shape[1]] = state.items
             if oracle:
                 oracle_len[part] = _oracle_lengths(params, d, bank, true[part], mean[part],
-                                                   sd[part], oracle_rng, model, mask)
+                                                   sd[part], oracle_rng, model, mask,
+                                                   enemies)
         info_len[rows] = information_oracle_length(params, d, true[rows], prior_sd=sd[rows])
     counts = np.bincount(given[given >= 0], minlength=params.n_items)
     return SimulationResult(
@@ -283,6 +288,7 @@ def _oracle_lengths(
     rng: np.random.Generator,
     model: ResponseModel,
     mask: np.ndarray | None,
+    enemies: list[tuple[str, str]],
 ) -> np.ndarray:
     """Lengths of the oracle test (see :func:`simulate`) for simulees at ``true``."""
     oracle_design = dataclasses.replace(
@@ -292,8 +298,8 @@ def _oracle_lengths(
     outside = (bank.skill_code < 0) if bank.skills else np.zeros(params.n_items, bool)
     oracle_mask = outside[None, :] if mask is None else mask | outside[None, :]
     oracle_mask = np.broadcast_to(oracle_mask, (true.size, params.n_items))
-    state = _run_tests(oracle_design.prepare(params), oracle_design, true, mean, sd, rng,
-                       model, blocked=oracle_mask)
+    state = _run_tests(oracle_design.prepare(params, enemies), oracle_design, true, mean, sd,
+                       rng, model, blocked=oracle_mask)
     return state.length
 
 

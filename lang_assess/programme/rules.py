@@ -38,7 +38,8 @@ class ProgrammeConfig:
     placement_min_learners: int = 30
     settled_months: int = 12
     bank: str = "nb"
-    exclude_weeks: int = 4
+    exclude_weeks: int = 8
+    max_exposure: float = 0.25
     expected_growth: float = 0.05
     growth_between_sd: float = 0.04
     level_drift_sd: float = 0.05
@@ -64,6 +65,11 @@ class ProgrammeConfig:
     show_level_to_participant: bool = False
     retention_days: int = 365
     retention_action: str = "anonymise"
+    double_rate_share: float = 0.25
+    recording_retention_days: int = 180
+    recording_max_seconds: float = 180.0
+    recording_max_bytes: int = 3_000_000
+    text_max_chars: int = 4000
 
     @classmethod
     def from_file(cls, path: str | Path) -> ProgrammeConfig:

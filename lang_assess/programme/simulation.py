@@ -9,7 +9,7 @@ exactly as :class:`~lang_assess.programme.service.Service` starts it.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +19,7 @@ import pandas as pd
 from lang_assess.bank.loader import Bank
 from lang_assess.engine.answers import ResponseModel
 from lang_assess.engine.cat.design import TestDesign
+from lang_assess.engine.cat.state import enemy_matrix
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
 from lang_assess.engine.simulate import SimulationResult, simulate
@@ -74,6 +75,25 @@ class WeeklyResult:
     prior_mean: np.ndarray | None = None
     prior_sd: np.ndarray | None = None
 
+    def given(self, n_items: int) -> np.ndarray:
+        """(N, W, n) bool: which items each simulee was given in each week's test."""
+        n_sim, n_weeks, _ = self.items.shape
+        out = np.zeros((n_sim, n_weeks, n_items), dtype=bool)
+        p, w, k = np.nonzero(self.items >= 0)
+        out[p, w, self.items[p, w, k]] = True
+        return out
+
+    def weekly_exposure(self, n_items: int) -> np.ndarray:
+        """(W, n): the share of each week's tests that gave each item."""
+        return self.given(n_items).mean(axis=0)
+
+    def enemy_meetings(self, pairs: np.ndarray, n_items: int) -> int:
+        """How many (simulee, enemy pair) there are where the simulee was given both items,
+        in any weeks; ``pairs`` is (m, 2) bank positions of a bank of ``n_items``."""
+        ever = self.given(n_items).any(axis=1)
+        pairs = np.asarray(pairs, dtype=int).reshape(-1, 2)
+        return int(np.sum(ever[:, pairs[:, 0]] & ever[:, pairs[:, 1]]))
+
     def shortest_repeat_gap(self) -> float:
         """Fewest weeks between two administrations of one item to one simulee (inf: none)."""
         n_sim, n_weeks, _ = self.items.shape
@@ -100,6 +120,7 @@ def simulate_weekly(
     growth_sd: float | np.ndarray | None = None,
     tracks: np.ndarray | None = None,
     placement_priors: Mapping[int, PlacementPrior] | None = None,
+    enemies: Iterable[tuple[str, str]] = (),
 ) -> WeeklyResult:
     """Week 0 placement, then weekly progress tests for ``true_theta`` (N, W) logits.
 
@@ -110,7 +131,8 @@ def simulate_weekly(
     from the placement result and the growth prior ``growth_mean``/``growth_sd``
     (scalars or (N,), logits a week; default the config's), each progress test starts
     from :func:`weekly_trend` of it and may not give an item the simulee saw in the last
-    ``config.exclude_weeks`` weeks.
+    ``config.exclude_weeks`` weeks, nor an enemy (``enemies``: pairs of item ids) of any
+    item the simulee was ever given.
     """
     true = np.asarray(true_theta, dtype=float)
     n_sim, n_weeks = true.shape
@@ -124,16 +146,21 @@ def simulate_weekly(
     default = default_growth_prior(config)
     g_mean = default.mean if growth_mean is None else growth_mean
     g_sd = default.sd if growth_sd is None else growth_sd
+    enemies = list(enemies)
+    foes = enemy_matrix(params, enemies)
+    ever = np.zeros((n_sim, params.n_items), dtype=bool)  # items each simulee was given
     trend = None
     for w in range(n_weeks):
         if w == 0:
             if tracks is None:
                 mean, sd = designs[0].prior_mean, designs[0].prior_sd
-                res = simulate(params, placement, true[:, 0], seed=seed, oracle=False)
+                res = simulate(params, placement, true[:, 0], seed=seed, oracle=False,
+                               enemies=enemies)
             else:
                 mean, sd, _ = placement_starts(tracks, config, placement_priors)
                 res = simulate(params, placement, true[:, 0], seed=seed, oracle=False,
-                               prior_mean=mean, prior_sd=sd, groups=tracks)
+                               prior_mean=mean, prior_sd=sd, groups=tracks,
+                               enemies=enemies)
             mean, sd = res.prior_mean, res.prior_sd  # as the service stores them
             trend = start_trend(res.theta, res.se, g_mean, g_sd)
         else:
@@ -141,15 +168,19 @@ def simulate_weekly(
             recent = items[:, max(0, w - config.exclude_weeks) : w].reshape(n_sim, -1)
             rows, cols = np.nonzero(recent >= 0)
             blocked[rows, recent[rows, cols]] = True
+            if foes is not None:
+                blocked |= (ever.astype(np.float32) @ foes.astype(np.float32)) > 0
             trend = weekly_trend(trend, 1, config)
             mean, sd = trend.prior()
             res = simulate(params, progress, true[:, w], seed=seed + w, oracle=False,
-                           blocked=blocked, prior_mean=mean, prior_sd=sd)
+                           blocked=blocked, prior_mean=mean, prior_sd=sd, enemies=enemies)
             trend = trend.update(res.theta, res.se)
         theta[:, w], se[:, w], length[:, w] = res.theta, res.se, res.length
         growth[:, w], growth_se[:, w] = trend.growth, trend.growth_se
         prior_mean[:, w], prior_sd[:, w] = mean, sd
         items[:, w, : res.items.shape[1]] = res.items
+        rows, cols = np.nonzero(res.items >= 0)
+        ever[rows, res.items[rows, cols]] = True
     return WeeklyResult(true, theta, se, length, items, growth, growth_se, prior_mean,
                         prior_sd)
 
@@ -167,13 +198,14 @@ def simulate_programme(
     stall_share: float = 0.0,
     placement_routed: TestDesign | None = None,
     placement_priors: Mapping[int, PlacementPrior] | None = None,
+    enemies: Iterable[tuple[str, str]] = (),
 ) -> tuple[np.ndarray, WeeklyResult]:
     """One simulated intake (:func:`programme_cohort` with ``seed``) through
     :func:`simulate_weekly` (seed + 1), each learner on their track's growth prior from
     ``priors`` (track → prior; default: the config's), each placement test from its
     track's placement prior (``placement_priors``, e.g. :func:`track_placement_priors`
     of an earlier intake; default the config's), Track 1 with ``placement_routed`` when
-    given.  Returns (track (N,), result)."""
+    given; never two ``enemies`` to one learner.  Returns (track (N,), result)."""
     track, _, truth = programme_cohort(seed, n, weeks, stall_share=stall_share)
     mean = np.array([priors[t].mean for t in track]) if priors else None
     sd = np.array([priors[t].sd for t in track]) if priors else None
@@ -181,7 +213,7 @@ def simulate_programme(
         placement = {"1": placement_routed, "2": placement, "3": placement}
     result = simulate_weekly(params, placement, progress, truth, seed=seed + 1,
                              config=config, growth_mean=mean, growth_sd=sd, tracks=track,
-                             placement_priors=placement_priors)
+                             placement_priors=placement_priors, enemies=enemies)
     return track, result
 
 
@@ -308,7 +340,9 @@ def simulate_placement(
     the track's prior, Track 1 with the routing stage; None: everyone from the design's
     own prior).  ``respond`` draws the answers (default: the bank's parameters);
     ``cuts`` default to the bank's; ``options`` go to
-    :func:`~lang_assess.engine.simulate.simulate` (e.g. ``oracle=False``)."""
+    :func:`~lang_assess.engine.simulate.simulate` (e.g. ``oracle=False``); the bank's
+    enemy pairs are respected as in the service."""
+    options.setdefault("enemies", bank.enemies)
     design: TestDesign | dict[str, TestDesign] = bank.design("placement")
     mean = sd = None
     if tracks is not None:

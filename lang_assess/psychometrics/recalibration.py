@@ -89,9 +89,8 @@ def responses_from_export(export: pd.DataFrame, items: Sequence[str]) -> Respons
     """The (occasions × items) matrix of :meth:`Service.calibration_responses` rows,
     restricted to ``items`` (in that order)."""
     keep = export[export["item"].isin(list(items))]
-    return Responses.from_long(
-        zip(keep["occasion"].astype(str), keep["item"], keep["score"].astype(float),
-            strict=True), items=list(items))
+    return Responses.from_columns(keep["occasion"].to_numpy(), keep["item"].to_numpy(),
+                                  keep["score"].to_numpy(dtype=float), items=list(items))
 
 
 def recalibrate(

@@ -207,10 +207,25 @@ def ability_scale(theta: float | np.ndarray | list[float] | pd.Series) -> np.nda
     return np.clip((np.asarray(theta, dtype=float) + 3.0) / 6.0 * 100.0, 0.0, 100.0)
 
 
+def skill_levels_html(levels: dict, t: Callable[[str], str]) -> str:
+    """A level per skill (issue 16) as a table: level, or "not enough evidence"; the
+    ability ± 1.96 SE (logits) and the answers behind it; and answers still to rate.
+    ``levels``: :meth:`Service.skill_levels`."""
+    rows = "".join(
+        f"<tr class='la-skill-{html.escape(name)}'><td>{html.escape(t(name))}</td>"
+        f"<td class='la-skill-level'>{html.escape(s['level'] or t('not_enough'))}</td>"
+        f"<td>{s['theta']:+.2f} ± {1.96 * s['se']:.2f}</td><td>{s['n']}</td></tr>"
+        for name, s in (levels.get("skills") or {}).items())
+    pending = levels.get("pending") or 0
+    note = f"<p>{pending} {html.escape(t('pending'))}</p>" if pending else ""
+    return (f"<h3>{html.escape(t('skill_levels'))}</h3>"
+            f"<table class='la-skill-levels'>{rows}</table>{note}")
+
+
 def participant_report_html(record: dict, history: pd.DataFrame, skills: pd.DataFrame,
-                            t: Callable[[str], str]) -> str:
-    """A one-page printable report: who, track, course level, the tests and the skills
-    (shares right, never items); no access code, no key."""
+                            t: Callable[[str], str], levels: dict | None = None) -> str:
+    """A one-page printable report: who, track, course level, the tests, the level per
+    skill and the skills (shares right, never items); no access code, no key."""
     rows = "".join(
         f"<tr><td>{r.kind}</td><td>{r.week}</td><td>{r.level}</td><td>{r.theta:+.2f} "
         f"± {1.96 * r.se:.2f}</td></tr>" for r in history.itertuples())
@@ -226,7 +241,8 @@ def participant_report_html(record: dict, history: pd.DataFrame, skills: pd.Data
         f"<p>{t('track')} {record['track']}" + (f" ({html.escape(reason)})" if reason else "")
         + f" · {html.escape(str(record['course_level']))} · {record['intake_date']}</p>"
         f"<h2>{t('history')}</h2><table>{rows}</table>"
-        f"<h2>{t('skills')}</h2><table>{skill_rows}</table></body></html>")
+        + (skill_levels_html(levels, t) if levels else "")
+        + f"<h2>{t('skills')}</h2><table>{skill_rows}</table></body></html>")
 
 
 def table_html(table: pd.DataFrame) -> str:

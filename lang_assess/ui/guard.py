@@ -21,7 +21,10 @@ Run as ``python -m lang_assess.ui.guard NOTEBOOK [Voila options] [--GuardedVoila
   idle time when handed out, and pool kernels older than ``pool_max_age`` are replaced a
   few at a time before anyone gets a stale one.
 - **Headers.**  A strict Content-Security-Policy (scripts from this server only; the
-  pages' template has no inline script), no framing, no referrer; cookies
+  pages' template has no inline script; the only inline code admitted is the exact
+  handlers of the speakers and the recording tool, by hash, and widgets' ES modules
+  as ``blob:`` URLs, which only a script already running can make), no framing, no
+  referrer, the microphone for this site only (speaking tasks, recordings); cookies
   ``SameSite`` and ``Secure`` when the request came over TLS (directly or from a
   ``trusted_proxies`` address's ``X-Forwarded-Proto``); no traceback or kernel error
   message ever reaches the browser; ``/logout`` ends the browser's kernels.
@@ -30,8 +33,10 @@ Run as ``python -m lang_assess.ui.guard NOTEBOOK [Voila options] [--GuardedVoila
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import contextvars
+import hashlib
 import hmac
 import html
 import json
@@ -62,8 +67,20 @@ SHARE = Path(__file__).with_name("share")  # holds voila/templates/strict
 DEVICE_COOKIE = "la_device"
 SECRET_HEADER = "X-Lang-Assess-Kernel"
 GUARD_URL_ENV, GUARD_SECRET_ENV = "LANG_ASSESS_GUARD_URL", "LANG_ASSESS_GUARD_SECRET"
+
+
+def _handler_hashes() -> str:
+    """CSP sources for the inline handlers the pages draw (``'sha256-…'`` each)."""
+    from lang_assess.ui.page_parts import INLINE_HANDLERS as SPEAKERS
+    from lang_assess.ui.recording_tool import INLINE_HANDLERS as RECORDER
+
+    return " ".join("'sha256-" + base64.b64encode(hashlib.sha256(h.encode()).digest())
+                    .decode() + "'" for h in (*SPEAKERS, *RECORDER))
+
+
 CSP = "; ".join([
-    "default-src 'self'", "script-src 'self'", "style-src 'self' 'unsafe-inline'",
+    "default-src 'self'", f"script-src 'self' blob: 'unsafe-hashes' {_handler_hashes()}",
+    "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:", "media-src 'self' data:", "font-src 'self' data:",
     "connect-src 'self'", "object-src 'none'", "base-uri 'none'", "form-action 'self'",
     "frame-ancestors 'none'", "worker-src 'self' blob:",
@@ -71,7 +88,7 @@ CSP = "; ".join([
 HEADERS = {
     "Content-Security-Policy": CSP, "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer", "Cross-Origin-Opener-Policy": "same-origin",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
+    "Permissions-Policy": "camera=(), microphone=(self), geolocation=(), payment=()",
 }
 _KERNEL_ID = r"(?P<kernel_id>\w+-\w+-\w+-\w+-\w+)"
 

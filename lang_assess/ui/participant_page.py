@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import html
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from functools import cache
@@ -26,51 +27,26 @@ import ipywidgets as widgets
 from lang_assess.bank.interaction_rules import parse_fragment
 from lang_assess.errors import LangAssessError
 from lang_assess.programme.service import (
-    AccessDenied,
     ClientInfo,
     ItemView,
     OptionView,
     ParticipantContext,
-    RateLimited,
     Service,
 )
 from lang_assess.ui.item_markup import markup_html
-from lang_assess.ui.messages import LANGUAGES, catalogue, privacy_audio
-
-STYLE = """
-<style>
-.la-app { max-width: 760px; margin: 0 auto; padding: 8px; box-sizing: border-box;
-          font-size: 20px; color: #1a1a1a; background: #ffffff; }
-.la-app * { box-sizing: border-box; }
-.la-rtl { direction: rtl; }
-.la-app .widget-button, .la-app button { min-height: 56px; font-size: 20px;
-          white-space: normal; height: auto; }
-.la-app .widget-text input { font-size: 28px; min-height: 56px; letter-spacing: 0.12em;
-          text-transform: uppercase; }
-.la-app :focus-visible { outline: 4px solid #0b57d0 !important; outline-offset: 2px; }
-.la-nb { direction: ltr; unicode-bidi: isolate; text-align: left; }
-.la-stem { font-size: 24px; font-weight: 600; margin: 8px 0; }
-.la-passage { border-left: 4px solid #555; padding: 8px 12px; white-space: pre-line;
-          background: #f4f4f4; }
-.la-bar { height: 12px; background: #e3e3e3; border-radius: 6px; overflow: hidden; }
-.la-bar > div { height: 100%; background: #0b57d0; }
-.la-choice.mod-info, .la-choice.mod-info:focus { background: #0b57d0; color: #ffffff; }
-.la-app img { max-width: 100%; height: auto; }
-.la-message { color: #8a1c1c; font-weight: 600; min-height: 1.5em; }
-.la-gap { letter-spacing: 0.1em; }
-.la-slot { border: 2px solid #0b57d0; border-radius: 4px; padding: 0 6px; font-weight: 700; }
-.la-body figure { margin: 8px 0; }
-.la-app .widget-dropdown select { font-size: 20px; min-height: 48px; }
-.la-app .la-typed input { text-transform: none; letter-spacing: normal; }
-</style>
-"""
+from lang_assess.ui.messages import LANGUAGES, catalogue
+from lang_assess.ui.page_parts import speaker_html, style_html
+from lang_assess.ui.participant_login import ParticipantLogin
+from lang_assess.ui.speech import find_clip
+from lang_assess.ui.task_widgets import TaskScreen
 
 PRACTICE = {"stem": "Trykk på sola.", "right": "sol", "options": ("hus", "sol", "bil")}
 
 
 @cache
-def _data_url(path: str) -> str:
-    """A file as a data: URL (pictures and sounds travel inline; no file server)."""
+def _data_url(path: str, _version: int = 0) -> str:
+    """A file as a data: URL (pictures and sounds travel inline; no file server);
+    ``_version`` (a modification time) makes a changed file a new cache entry."""
     p = Path(path)
     mime = {".svg": "image/svg+xml", ".ogg": "audio/ogg", ".png": "image/png",
             ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -80,18 +56,22 @@ def _data_url(path: str) -> str:
     return f"data:{mime};base64,{base64.b64encode(p.read_bytes()).decode()}"
 
 
-class ParticipantTestApp:
+class ParticipantTestApp(ParticipantLogin, TaskScreen):
     """The whole participant page; ``root`` is the widget to display."""
 
     def __init__(self, service: Service, media_root: Path,
+                 recordings: Path | None = None,
                  client: Callable[[], ClientInfo] = ClientInfo) -> None:
         self.service = service
         self.media_root = Path(media_root)
+        self.recordings = recordings
         self.client = client  # who loaded this page (lang_assess.ui.page_client)
         self.language = "nb"
         self.who: ParticipantContext | None = None
         self.view: ItemView | None = None
         self.choice: list[str] = []
+        self.tapped: list[str] = []
+        self.style = widgets.HTML(style_html())  # one widget: fonts travel once
         self.root = widgets.VBox()
         self.root.add_class("la-app")
         self.show_languages()
@@ -102,10 +82,42 @@ class ParticipantTestApp:
         return catalogue(self.language).text(key, **values)
 
     def _html(self, text: str, cls: str = "", lang: str | None = None) -> widgets.HTML:
+        return widgets.HTML(self._div(text, cls, lang))
+
+    def _div(self, text: str, cls: str = "", lang: str | None = None) -> str:
         lang = lang or self.language
         direction = LANGUAGES[lang].direction if lang in LANGUAGES else "ltr"
-        body = f'<div class="{cls}" lang="{lang}" dir="{direction}">{html.escape(text)}</div>'
-        return widgets.HTML(body)
+        return f'<div class="{cls}" lang="{lang}" dir="{direction}">{html.escape(text)}</div>'
+
+    def _clip(self, key: str, lang: str | None = None) -> str:
+        """A spoken message as a data: URL (a recording if staff made one)."""
+        clip = find_clip(lang or self.language, key, self.recordings)
+        if clip is None:
+            raise LookupError(f"no audio for {key!r} in {lang or self.language!r}: run "
+                              "`make message-audio`")
+        url = _data_url(str(clip.path), clip.path.stat().st_mtime_ns)  # re-recorded: new
+        return url.replace("data:video/webm", "data:audio/webm", 1)
+
+    def _say(self, keys: list[str], *, autoplay: bool = True, cls: str = "",
+             lang: str | None = None, then: str = "") -> str:
+        """A speaker for messages ``keys`` (played in order) in the participant's
+        language; the first speaker of a screen starts by itself."""
+        lang = lang or self.language
+        return speaker_html([self._clip(k, lang) for k in keys],
+                            catalogue(lang).text("item.listen"), lang=lang, keys=keys,
+                            autoplay=autoplay, cls=cls, then=then)
+
+    def _spoken(self, keys: list[str], texts: list[str], *, cls: str = "",
+                autoplay: bool = True, then: str = "", spk_cls: str = "") -> widgets.HTML:
+        """The speaker and, beside it, the same messages in writing."""
+        body = "".join(self._div(t, cls) for t in texts)
+        speaker = self._say(keys, autoplay=autoplay, cls=spk_cls, then=then)
+        return widgets.HTML(f'<div class="la-said">{speaker}<div>{body}</div></div>')
+
+    def _message(self, key: str, **values: object) -> str:
+        """An error or hint: written and spoken at once."""
+        return (f'<div class="la-message-box">{self._say([key])}'
+                f'{self._div(self.t(key, **values), "la-message")}</div>')
 
     def _button(self, label: str, on_click: Callable[[], None], *, primary: bool = False,
                 name: str = "") -> widgets.Button:
@@ -115,13 +127,21 @@ class ParticipantTestApp:
         b.on_click(lambda _b: on_click())
         return b
 
+    def _picture(self, name: str, on_click: Callable[[], None], cls: str) -> widgets.Button:
+        """A button that is a picture (its accessible name is the picture's name)."""
+        b = widgets.Button(description="", tooltip=name, layout=widgets.Layout(width="100%"))
+        b.add_class("la-pic")
+        b.add_class(cls)
+        b.on_click(lambda _b: on_click())
+        return b
+
     def _show(self, *children: widgets.Widget) -> None:
         rtl = LANGUAGES[self.language].direction == "rtl"
         if rtl:
             self.root.add_class("la-rtl")
         else:
             self.root.remove_class("la-rtl")
-        self.root.children = (widgets.HTML(STYLE), *children)
+        self.root.children = (self.style, *children)
 
     def _media(self, rel: str) -> str:
         return _data_url(str(self.media_root / rel))
@@ -132,121 +152,30 @@ class ParticipantTestApp:
         body = markup_html(fragment, self._media, slots)
         return widgets.HTML(f'<div class="{cls}" lang="nb" dir="ltr">{body}</div>')
 
-    # ---- screens ---------------------------------------------------------------------
-    def show_languages(self) -> None:
-        """Language choice: each language named in itself."""
-        buttons = []
-        for code, lang in LANGUAGES.items():
-            b = self._button(lang.endonym, lambda c=code: self.choose_language(c))
-            b.add_class(f"la-lang-{code}")
-            buttons.append(b)
-        title = " · ".join(catalogue(c).text("language.choose") for c in ("nb", "en", "ar"))
-        self._show(widgets.HTML(f"<h1 lang='mul'>{html.escape(title)}</h1>"), *buttons)
-
-    def choose_language(self, code: str) -> None:
-        """Switch the page to ``code`` and ask for the access code."""
-        self.language = code
-        self.show_login()
-
-    def show_login(self, message: str = "") -> None:
-        """The access-code screen."""
-        # the description is rendered as a <label for=...>: the input's accessible name
-        self.code_box = widgets.Text(placeholder="ABCD-EFGHJ",
-                                     description=self.t("login.code_label"),
-                                     style={"description_width": "initial"},
-                                     continuous_update=False,
-                                     layout=widgets.Layout(width="100%"))
-        self.code_box.add_class("la-code")
-        # the value arrives on Enter (or when focus leaves): Enter logs in
-        self.code_box.observe(lambda _change: self.login(), names="value")
-        self.message = self._html(message, "la-message")
-        self._show(widgets.HTML(f"<h1>{html.escape(self.t('login.title'))}</h1>"),
-                   self._html(self.t("login.code_help")), self.code_box,
-                   self._button(self.t("login.start"), self.login, primary=True),
-                   self.message)
-
-    def login(self) -> None:
-        """Check the code; rate limiting gives a friendly wait message.  The code leaves
-        the page's widgets before the check: emptied and closed, right or wrong."""
-        code = self.code_box.value
-        if self.who is not None or not code.strip():
-            return  # already in (Enter and Start both fired), or nothing typed yet
-        self.code_box.value = ""
-        self.code_box.close()
-        try:
-            self.who = self.service.login_participant(code, self.client())
-        except RateLimited as exc:  # a wait of hours is a matter for the teacher
-            self.show_login(self.t("login.rate_limited", minutes=exc.minutes)
-                            if exc.minutes <= 60 else self.t("login.paused"))
-            return
-        except AccessDenied:
-            self.show_login(self.t("login.wrong_code"))
-            return
-        if self.service.privacy_notice_due(self.who):
-            self.show_privacy()
-        else:
-            self.start()
-
-    def show_privacy(self) -> None:
-        """The privacy notice in the participant's language, once, at the first login
-        (with its recording when there is one: :func:`~lang_assess.ui.messages.privacy_audio`)."""
-        if self.who is None:
-            return
-        months = max(1, round(self.service.config.retention_days / 30.44))
-        text = self.t("privacy.text", months=months,
-                      organisation=self.service.organisation_name(self.who))
-        parts: list[widgets.Widget] = [
-            widgets.HTML(f"<h1 class='la-privacy'>{html.escape(self.t('privacy.title'))}</h1>")]
-        audio = privacy_audio(self.language)
-        if audio is not None:
-            parts.append(widgets.HTML(
-                f'<audio controls src="{_data_url(str(audio))}" '
-                f'aria-label="{html.escape(self.t("privacy.listen"))}"></audio>'))
-        parts += [self._html(text, "la-privacy-text"),
-                  self._button(self.t("privacy.ok"), self.accept_privacy, primary=True)]
-        self._show(*parts)
-
-    def accept_privacy(self) -> None:
-        """The notice was seen: note it, then on to the test."""
-        if self.who is None:
-            return
-        self.service.privacy_notice_seen(self.who)
-        self.start()
-
-    def start(self) -> None:
-        """The test due now: the intro, the item where it stopped, or 'no test'."""
-        if self.who is None:
-            return
-        view = self.service.start_or_resume(self.who)
-        if view is None:
-            self._show(self._html(self.t("error.no_test")))
-        elif view.position > 1:
-            self.view = view
-            self.show_item(note=self.t("resume.welcome_back"))
-        else:
-            self.view = view
-            self.show_intro()
-
+    # ---- screens (language, login, privacy notice: ParticipantLogin) ----------------
     def show_intro(self) -> None:
-        """Instructions in the participant's language, then a practice question."""
+        """Instructions in the participant's language, spoken, then a practice question
+        answered by tapping a picture."""
         kind = self.view.kind if self.view else "placement"
-        texts = [self.t(f"intro.{kind}"), self.t("intro.no_time_limit"),
-                 self.t("intro.dont_know")]
-        options = []
-        for word in PRACTICE["options"]:
-            img = self._media(f"media/img/{word}.svg")
-            pic = widgets.HTML(f'<img src="{img}" alt="{word}" width="120" height="120">')
-            b = self._button(str(len(options) + 1), lambda w=word: self.practice(w), name=word)
-            options.append(widgets.VBox([pic, b], layout=widgets.Layout(width="30%")))
-        self._show(*(self._html(t) for t in texts),
+        keys = [f"intro.{kind}", "intro.no_time_limit", "intro.dont_know", "practice.title",
+                "practice.note", "practice.task"]
+        options = [self._picture(w, lambda w=w: self.practice(w), f"la-pic-{w}")
+                   for w in PRACTICE["options"]]
+        for b in options:
+            b.add_class("la-big")
+        self._show(self._spoken(keys[:3], [self.t(k) for k in keys[:3]],
+                                then=".la-practice-task audio"),
                    self._html(self.t("practice.title"), "la-stem"),
                    self._html(self.t("practice.note")),
+                   self._spoken(keys[5:], [self.t("practice.task")], autoplay=False,
+                                spk_cls="la-practice-task"),
                    self._html(PRACTICE["stem"], "la-nb la-stem", lang="nb"),
-                   widgets.HBox(options, layout=widgets.Layout(justify_content="space-around")))
+                   widgets.GridBox(options, layout=widgets.Layout(
+                       grid_template_columns="repeat(3, 1fr)", grid_gap="12px")))
 
     def practice(self, word: str) -> None:
         """The practice answer counts for nothing; then the real test starts."""
-        self._show(self._html(self.t("practice.done"), "la-stem"),
+        self._show(self._spoken(["practice.done"], [self.t("practice.done")], cls="la-stem"),
                    self._button(self.t("item.next"), self.show_item, primary=True))
 
     def show_item(self, note: str = "") -> None:
@@ -256,26 +185,28 @@ class ParticipantTestApp:
             return
         self.choice = []
         parts: list[widgets.Widget] = []
-        if note:
-            parts.append(self._html(note))
         bar = min(100, 4 * v.position)  # grows with each item; promises no length
         label = html.escape(self.t("item.progress", n=v.position))
         parts.append(widgets.HTML(
             f'<div class="la-progress" data-position="{v.position}"><div>{label}</div>'
             f'<div class="la-bar" aria-hidden="true"><div style="width:{bar}%"></div></div>'
             f"</div>"))
-        key = "instruction.listening" if v.skill == "listening" else f"instruction.{v.type}"
-        parts.append(self._html(self.t(key)))
-        for rel, label in ((v.transcript_audio, "item.listen"), (v.stem_audio, "item.listen")):
-            if rel:
-                parts.append(widgets.HTML(
-                    f'<audio controls preload="auto" src="{self._media(rel)}" '
-                    f'aria-label="{html.escape(self.t(label))}"></audio>'))
+        key = ("instruction.listening" if v.skill == "listening" else f"instruction.{v.skill}"
+               if v.type == "rated" else f"instruction.{v.type}")
+        keys = [note, key] if note else [key]
+        sounds = [rel for rel in (v.transcript_audio, v.stem_audio) if rel]
+        # the instruction (their language) speaks first, then the item's own sound
+        parts.append(self._spoken(keys, [self.t(k) for k in keys],
+                                  then=".la-item-sound audio" if sounds else ""))
+        if sounds:
+            parts.append(widgets.HTML(speaker_html(
+                [self._media(rel) for rel in sounds], self.t("item.play_again"),
+                lang=self.language, cls="la-item-sound")))
         if v.image:
             parts.append(widgets.HTML(f'<img src="{self._media(v.image)}" '
                                       f'alt="{html.escape(v.image_alt or "")}" width="200">'))
         if v.passage:
-            parts.append(self._markup(v.passage, "la-nb la-passage"))
+            parts.append(self._markup(_paragraphs(v.passage), "la-nb la-passage"))
         if v.body:
             parts.append(self._markup(v.body, "la-nb la-body"))
         if v.stem:
@@ -296,14 +227,28 @@ class ParticipantTestApp:
             parts.append(self.typed)
         elif v.type in ("match", "gap_match", "associate"):
             parts.append(self._pairing(v))
+        elif v.type == "rated":  # speaking or writing (issue 16)
+            parts.append(self._task(v))
         else:
             self.option_buttons = [self._option(o) for o in v.options]
-            parts.append(widgets.VBox([w for w, _ in self.option_buttons]))
+            pictures = [o for o in v.options if o.image]
+            if pictures:  # each option's picture, drawn by CSS on its button
+                parts.append(widgets.HTML("<style>" + "".join(
+                    f".la-opt-{_css_id(o.id)} {{ background-image: url({self._media(o.image)}); }}"
+                    for o in pictures) + "</style>"))
+                grid = widgets.GridBox([w for w, _ in self.option_buttons],
+                                       layout=widgets.Layout(
+                                           grid_template_columns="repeat(2, 1fr)",
+                                           grid_gap="12px"))
+                parts.append(grid)
+            else:
+                parts.append(widgets.VBox([w for w, _ in self.option_buttons]))
         if v.type == "ordering":
             parts += [self.order_line,
                       self._button("↺", self._reset_order, name=self.t("item.play_again"))]
-        self.next_button = self._button(self.t("item.next"), self.submit, primary=True)
-        self.message = self._html("", "la-message")
+        self.next_button = self._button(self.t("task.send" if v.type == "rated" else "item.next"),
+                                        self.submit, primary=True)
+        self.message = widgets.HTML("")
         parts += [self.next_button, self.message]
         self._show(*parts)
 
@@ -348,18 +293,19 @@ class ParticipantTestApp:
 
     def _option(self, o: OptionView) -> tuple[widgets.Widget, widgets.Button]:
         label = _plain(o.text) if o.text is not None else o.id
-        b = self._button(label, lambda oid=o.id: self.pick(oid), name=(o.image and o.alt) or label)
+        if o.image:  # the picture is the button: nothing written to read, no number
+            b = self._picture(o.alt or label, lambda oid=o.id: self.pick(oid),
+                              f"la-opt-{_css_id(o.id)}")
+            b.add_class("la-big")
+        else:
+            b = self._button(label, lambda oid=o.id: self.pick(oid), name=label)
+            b.add_class("la-nb")
         b.add_class("la-choice")
-        b.add_class("la-nb")
-        extras: list[widgets.Widget] = []
-        if o.image:
-            extras.append(widgets.HTML(f'<img src="{self._media(o.image)}" '
-                                       f'alt="{html.escape(o.alt or "")}" width="140">'))
         if o.audio:
-            extras.append(widgets.HTML(f'<audio controls src="{self._media(o.audio)}" '
-                                       f'aria-label="{html.escape(self.t("item.listen"))} '
-                                       f'{o.id}"></audio>'))
-        return (widgets.VBox([*extras, b]) if extras else b), b
+            speaker = widgets.HTML(speaker_html([self._media(o.audio)], self.t("item.listen"),
+                                                lang=self.language, cls="la-option-sound"))
+            return widgets.VBox([speaker, b]), b
+        return b, b
 
     def pick(self, option_id: str) -> None:
         """Choose an option (ordering: add the next part)."""
@@ -396,33 +342,57 @@ class ParticipantTestApp:
         v = self.view
         if v is None or self.who is None:
             return
-        answer = self._answer()
+        answer = "" if v.type == "rated" else self._answer()
         complete = len(self.choice) == len(v.options) if v.type == "ordering" else \
-            bool(answer.strip())
+            v.type == "rated" or bool(answer.strip())
         if not complete:
-            self.message.value = self._html(self.t("item.choose_answer_first"),
-                                            "la-message").value
+            self.message.value = self._message("item.choose_answer_first")
             return
         self.next_button.disabled = True
         try:
-            self.view = self.service.answer(self.who, v.session_id, v.item_id, answer)
-        except LangAssessError:
-            self.message.value = self._html(self.t("error.saving"), "la-message").value
+            self.view = (self._send_task(v) if v.type == "rated" else
+                         self.service.answer(self.who, v.session_id, v.item_id, answer))
+        except ValueError:  # a task with nothing recorded or written yet
+            self.message.value = self._message("item.choose_answer_first")
             self.next_button.disabled = False
             return
+        except LangAssessError:
+            self.message.value = self._message("error.saving")
+            self.next_button.disabled = False
+            return
+        self._next_screen(v.session_id)
+
+    def _next_screen(self, session_id: int) -> None:
         if self.view is None:
-            self.show_end(v.session_id)
+            self.show_end(session_id)
         else:
             self.show_item()
 
     def show_end(self, session_id: int) -> None:
         """Thanks and encouragement (the level only where the programme shows it)."""
-        parts = [widgets.HTML(f"<h1 class='la-end'>{html.escape(self.t('end.title'))}</h1>"),
-                 self._html(self.t("end.encouragement"))]
         result = self.service.result(self.who, session_id) if self.who else {}
+        keys = ["end.title", "end.encouragement"]
+        texts = [self.t("end.encouragement")]
         if "level" in result:
-            parts.append(self._html(self.t("end.level", level=result["level"]), "la-stem"))
-        self._show(*parts)
+            keys.append(f"end.level.{result['level']}")
+            texts.append(self.t("end.level", level=result["level"]))
+        self._show(widgets.HTML(f"<h1 class='la-end'>{html.escape(self.t('end.title'))}</h1>"),
+                   self._spoken(keys, texts))
+
+
+def _css_id(option_id: str) -> str:
+    """An option id as a CSS class name part."""
+    return re.sub(r"[^A-Za-z0-9_-]", "_", option_id)
+
+
+def _paragraphs(fragment: str) -> str:
+    """A passage whose paragraphs flow: a blank line starts a paragraph, a single line
+    break inside one is a space (the item files wrap their lines for the editor, not for
+    the phone).  Markup passages already say where paragraphs are."""
+    if "<" in fragment:
+        return fragment
+    paras = [" ".join(p.split()) for p in re.split(r"\n\s*\n", fragment.strip())]
+    return "".join(f"<p>{html.escape(p, quote=False)}</p>" for p in paras if p)
 
 
 def _plain(fragment: str | None) -> str:
@@ -437,7 +407,9 @@ def make_app() -> ParticipantTestApp:
     """The app on the configured database and bank (what dashboards/participant.ipynb
     shows)."""
     from lang_assess.programme.service import open_service
+    from lang_assess.programme.settings import Settings
     from lang_assess.ui.page_client import client_info
 
     service = open_service()
-    return ParticipantTestApp(service, service.bank.root, client=client_info)
+    return ParticipantTestApp(service, service.bank.root,
+                              Settings.from_env().data_dir / "recordings", client=client_info)

@@ -95,6 +95,9 @@ def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.allow_theme_override=NO",
         "--preheat_kernel=True", f"--pool_size={limits.pool_size}",
+        # a busy machine can take more than nbclient's 4 s to send a cell's outputs; the
+        # page would then render without its widget, for good (seen at load 70)
+        "--VoilaExecutor.iopub_timeout=120",
         f"--MappingKernelManager.cull_idle_timeout={limits.cull_idle_seconds}",
         f"--MappingKernelManager.cull_interval={limits.cull_interval_seconds}",
         "--MappingKernelManager.cull_connected=True",

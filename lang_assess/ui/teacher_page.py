@@ -47,15 +47,19 @@ from lang_assess.ui.cohort_views import (
     level_distribution_by_week,
     level_distribution_figure,
     participant_report_html,
+    skill_levels_html,
     table_html,
     track_median,
     trajectory_figure,
     with_status,
 )
 from lang_assess.ui.messages import LANGUAGES, catalogue
+from lang_assess.ui.picture_code import sheet_html
+from lang_assess.ui.rating_views import RatingPanel
 from lang_assess.ui.teacher_login import SessionScreens
 
-COLUMNS = ["pseudonym", "track", "course_level", "level", "tests", "week", "status"]
+COLUMNS = ["pseudonym", "track", "course_level", "level", "reading", "listening", "speaking",
+           "writing", "tests", "week", "status"]
 
 
 class TeacherDashboard(SessionScreens):
@@ -105,9 +109,16 @@ class TeacherDashboard(SessionScreens):
             self.teacher_filter.observe(lambda c: self._run(lambda: self._filter_teacher(
                 c["new"])), names="value")
             filters.insert(0, self.teacher_filter)
+            recorder = widgets.Button(description=self.t("recordings"))
+            recorder.add_class("la-open-recorder")
+            recorder.on_click(lambda _b: self.show_recorder())
+            filters.append(recorder)
         self.body = widgets.VBox()
+        rate = widgets.Button(description=self.t("rate"))
+        rate.add_class("la-open-rating")
+        rate.on_click(lambda _b: self.show_rating())
         self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
-                              self._toolbar(), widgets.HBox(filters), self.body)
+                              self._toolbar(), widgets.HBox([*filters, rate]), self.body)
         link, self.query = parse_link(self.query), ""  # a link is followed once
         if "participant" in link:
             self.show_participant(None, link["participant"])
@@ -115,6 +126,16 @@ class TeacherDashboard(SessionScreens):
             self.show_cohort(link["cohort"])
         elif self.picker.options:
             self.show_cohort(self.picker.value)
+
+    def show_recorder(self) -> None:
+        """The recording tool (admins): recorded instructions replace synthetic ones."""
+        from lang_assess.programme.settings import Settings
+        from lang_assess.ui.recording_tool import RecordingTool
+
+        if self.teacher is None or not self.teacher.is_admin:
+            return self._denied()
+        tool = RecordingTool(Settings.from_env().data_dir / "recordings", self.t)
+        self.body.children = (tool.root,)
 
     def _cohort_options(self, teacher: str) -> list[tuple[str, int]]:
         rows = self.cohort_table
@@ -236,6 +257,7 @@ class TeacherDashboard(SessionScreens):
             cohort_id = record["cohort_id"]
             history = self.service.participant_history(self.teacher, participant_id)
             skills = self.service.participant_skills(self.teacher, participant_id)
+            levels = self.service.skill_levels(self.teacher, participant_id)
             tests = self.service.cohort_tests(self.teacher, cohort_id)
             progress = self.service.cohort_progress(self.teacher, cohort_id)
         except AccessDenied:
@@ -280,7 +302,7 @@ class TeacherDashboard(SessionScreens):
         back = widgets.Button(description="←")
         self._on(back, lambda: self.show_cohort(cohort_id))
         report = base64.b64encode(participant_report_html(
-            record, history, skills, self.t).encode("utf-8")).decode()
+            record, history, skills, self.t, levels).encode("utf-8")).decode()
         name = html.escape(record["pseudonym"])
         link = (f"<p><a class='la-report' style='color:#0b57d0;text-decoration:underline' "
                 f"download='{name}.html' "
@@ -290,12 +312,19 @@ class TeacherDashboard(SessionScreens):
             widgets.HTML(f"<h3>{self.t('history')}</h3>"
                          + (self.history_table(history).to_html(
                              index=False, classes="la-history") if len(history) else "")),
+            widgets.HTML(skill_levels_html(levels, self.t)),
             widgets.HTML(f"<h3>{self.t('skills')}</h3>"
                          + skills.to_html(index=False, classes="la-skills",
                                           float_format="{:.0%}".format)),
             widgets.HBox([track, why, save]),
             widgets.HTML(f"<h3>{self.t('notes')}</h3><ul class='la-notes'>{notes_html}</ul>"),
             note, keep, back, participant_actions(self, participant_id, record))
+
+    def show_rating(self) -> None:
+        """The speaking and writing answers waiting for this teacher's rating (issue 16)."""
+        if self.teacher is not None:
+            self.body.children = (RatingPanel(self.service, self.teacher, self.t,
+                                              self.language).root,)
 
     def shown_table(self, progress: pd.DataFrame) -> pd.DataFrame:
         """The cohort table as on screen and in the exports: the columns a teacher reads,
@@ -373,6 +402,7 @@ class TeacherDashboard(SessionScreens):
         enrolled = self.service.enrol(self.teacher, cohort_id, self.pending)
         rows = "".join(
             f"<tr><td>{html.escape(e.pseudonym)}</td><td class='la-new-code'>{e.code}</td>"
+            f"<td class='la-picture-code'>{sheet_html(e.code)}</td>"
             f"<td>{self.t('track')} {e.track}</td></tr>" for e in enrolled)
         self.pending = []
         hide = widgets.Button(description=self.t("hide"))

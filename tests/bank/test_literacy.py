@@ -30,7 +30,7 @@ def test_v0_guessing_is_one_over_the_number_of_options(bank):
             assert c == pytest.approx(1 / len(item.options), abs=1e-4), item_id
         else:
             assert c == 0, item_id
-    assert chance_level(bank.items["nb-preA1-lit-030"]) == pytest.approx(1 / 3)
+    assert chance_level(bank.items["nb-preA1-lit-031"]) == pytest.approx(1 / 3)
 
 
 def test_the_shipped_v0_file_is_the_expert_rule(bank):

@@ -1,4 +1,4 @@
-"""`lang-assess calibrate`: wide responses CSV in, PARAMS.csv out."""
+"""`lang-assess calibrate`: responses CSV (wide or long) in, PARAMS.csv out."""
 
 import numpy as np
 import pandas as pd
@@ -36,6 +36,27 @@ def test_2pl_and_1pl_files_read_back_near_the_truth(tmp_path, capsys):
     assert "converged" in capsys.readouterr().out
     assert main(["calibrate", str(path), "--model", "1pl", "--out", str(out), "--quiet"]) == 0
     assert np.all(read_params_csv(out).a == 1.0)
+
+
+def test_a_long_csv_is_recognised_by_its_header_and_fits_as_the_wide_one(tmp_path):
+    path, truth = simulated(tmp_path, n=1500, seed=4)
+    wide = pd.read_csv(path)
+    long = wide.melt(id_vars="person", var_name="item", value_name="score").dropna()
+    long = long.sample(frac=1.0, random_state=1)  # any row order
+    long_path = tmp_path / "long.csv"
+    long.astype({"score": int}).to_csv(long_path, index=False)
+    assert long_path.read_text().startswith("person,item,score\n")
+    out_w, out_l = tmp_path / "w.csv", tmp_path / "l.csv"
+    assert main(["calibrate", str(path), "--out", str(out_w), "--quiet"]) == 0
+    assert main(["calibrate", str(long_path), "--out", str(out_l), "--quiet"]) == 0
+    est_w, est_l = read_params_csv(out_w), read_params_csv(out_l)
+    order = est_l.index_of(est_w.ids)
+    np.testing.assert_allclose(est_l.b[order], est_w.b, atol=1e-6)
+    np.testing.assert_allclose(est_l.a[order], est_w.a, atol=1e-6)
+    assert np.corrcoef(est_w.b, truth.subset(truth.index_of(est_w.ids)).b)[0, 1] > 0.98
+    bad = tmp_path / "bad_long.csv"
+    bad.write_text("person,item,score\np1,q1,1\np1,q1,0\n")
+    assert main(["calibrate", str(bad), "--out", str(tmp_path / "o.csv"), "--quiet"]) == 2
 
 
 def test_fixed_anchors_keep_their_values_and_set_the_scale(tmp_path):

@@ -7,6 +7,7 @@ import pytest
 
 from lang_assess.engine.cat import CATSession, TestDesign, placement_design, progress_design
 from lang_assess.engine.cat.pretest import pretest_rng, schedule
+from lang_assess.engine.cat.session import FORMAT_VERSION
 from lang_assess.engine.cat.stop import StopRule
 from lang_assess.engine.irt import ItemParameters
 from lang_assess.engine.irt.models import paired_probabilities
@@ -110,6 +111,7 @@ def _as_format_1(text):
     """What the session wrote before pretest items existed."""
     data = json.loads(text)
     assert data.pop("pretest") == {"plan": [], "answers": []}
+    assert data.pop("enemies") == []  # format 3
     data["design"].pop("pretest_items")
     data["format"] = 1
     return json.dumps(data)
@@ -126,7 +128,7 @@ def test_old_state_without_pretest_fields_loads(cut):
     assert old.next_item() == on_screen and old.pretest_plan == []
     tail, _ = run(old, 0.2, op_rng, np.random.default_rng(2))
     assert head + tail == full
-    assert json.loads(old.to_json())["format"] == 2
+    assert json.loads(old.to_json())["format"] == FORMAT_VERSION
 
 
 def test_a_small_pool_gives_what_there_is():

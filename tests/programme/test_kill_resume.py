@@ -1,4 +1,5 @@
-"""A test killed with SIGKILL at a random point resumes with every answer, none twice."""
+"""A test killed with SIGKILL at a random point resumes with every answer, none twice
+(the speaking and writing tasks after the items included)."""
 
 import os
 import random
@@ -12,7 +13,7 @@ from support.programme import NOW, new_programme, simulated_answer
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service import Service
 from lang_assess.programme.store.db import make_engine
-from lang_assess.programme.store.models import Estimate, Response, TestRun
+from lang_assess.programme.store.models import Estimate, RatedAnswer, Response, TestRun
 
 pytestmark = pytest.mark.db
 
@@ -67,6 +68,11 @@ def test_fifty_kills_at_random_points(tmp_path, nb_bank):
                 select(Response.position, Response.item_id)
                 .join(TestRun).where(TestRun.participant_id == person.participant_id)
                 .order_by(Response.position)).all()
+            # the speaking and writing tasks after the items (issue 16)
+            rows += conn.execute(
+                select(RatedAnswer.position, RatedAnswer.item_id)
+                .join(TestRun).where(TestRun.participant_id == person.participant_id)
+                .order_by(RatedAnswer.position)).all()
         stored = [(str(p), i) for p, i in rows]
         assert [p for p, _ in rows] == list(range(1, len(rows) + 1)), run  # none twice
         assert stored[: len(reported)] == reported, run  # every reported answer is there

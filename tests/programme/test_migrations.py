@@ -1,5 +1,6 @@
-"""The migration chain up and down on both backends: 0005 (placement start, issue 13)
-then 0006 (login limits, sessions, privacy; issue 19), with data kept across."""
+"""The migration chain up and down on both backends: 0005 (placement start, issue 13),
+0006 (login limits, sessions, privacy; issue 19), then 0008 (speaking and writing,
+issue 16), with data kept across."""
 
 import datetime as dt
 
@@ -19,8 +20,8 @@ def _columns(engine, table: str) -> set[str]:
     return {c["name"] for c in inspect(engine).get_columns(table)}
 
 
-def test_0006_follows_0005_and_both_go_down_and_up_again_keeping_data(db_url, nb_bank):
-    assert head_revision() == "0006"
+def test_0005_0006_0008_go_down_and_up_again_keeping_data(db_url, nb_bank):
+    assert head_revision() == "0008"
     engine = make_engine(db_url)
     migrate(engine)
     svc = Service(engine, nb_bank, load_config(), seed=1)
@@ -36,6 +37,12 @@ def test_0006_follows_0005_and_both_go_down_and_up_again_keeping_data(db_url, nb
         view = svc.answer(who, view.session_id, view.item_id,
                           simulated_answer(nb_bank, view, rng, 0.7), time_ms=2000)
 
+    downgrade(engine, "0006")
+    tables = set(inspect(engine).get_table_names())
+    assert not tables & {"rated_answer", "rating", "cohort_rater"}
+    assert "tasks" not in _columns(engine, "test_session")
+    assert "teacher_session" in tables
+
     downgrade(engine, "0005")
     tables = set(inspect(engine).get_table_names())
     assert not tables & {"login_attempt", "server_key", "trusted_device", "teacher_session"}
@@ -50,7 +57,7 @@ def test_0006_follows_0005_and_both_go_down_and_up_again_keeping_data(db_url, nb
 
     migrate(engine)
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0006"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0008"
         assert conn.execute(text("SELECT pseudonym FROM participant")).scalars().all() == [
             "M-001"]
         assert conn.execute(text("SELECT count(*) FROM response")).scalar() == 3

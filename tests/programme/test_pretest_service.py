@@ -25,9 +25,9 @@ def bank_dir(tmp_path):
     one pretest item per placement test."""
     root = tmp_path / "nb"
     shutil.copytree(REPO / "item_bank" / "nb", root)
-    source = (root / "vocabulary" / "nb-A2-voc-001.yaml").read_text()
+    source = (root / "vocabulary" / "nb-A2-voc-002.yaml").read_text()
     for new in NEW:
-        text = source.replace("nb-A2-voc-001", new) + "status: pretest\n"
+        text = source.replace("nb-A2-voc-002", new) + "status: pretest\n"
         (root / "vocabulary" / f"{new}.yaml").write_text(text)
     config = (root / "bank.yaml").read_text()
     config = re.sub(r"(  placement:\n)", r"\1    pretest_items: 1\n", config, count=1)

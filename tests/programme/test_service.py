@@ -110,6 +110,7 @@ def test_code_login_normalises(world):
 def test_placement_stores_every_answer_and_a_result(world, nb_bank):
     who = world.svc.login_participant(world.people[1].code)
     view, n = take_test(world.svc, nb_bank, who, np.random.default_rng(1))
+    n -= 4  # two speaking and two writing tasks follow the adaptive part (issue 16)
     assert view is None and 8 <= n <= 30
     with world.engine.connect() as conn:
         positions = conn.execute(select(Response.position).order_by(Response.position)).scalars()
@@ -280,6 +281,35 @@ def test_calibration_export_is_for_admins_and_matches_the_answers(tmp_path, nb_b
     assert "pseudonym" not in data.columns
     late = svc.calibration_responses(admin, since=dt.date(2026, 11, 16))
     assert 0 < len(late) < len(data)
+    engine.dispose()
+
+
+def test_calibration_answer_blocks_stream_the_export_on_both_databases(db_url, nb_bank):
+    """The answers for calibration at scale come as column blocks from a streamed query
+    (server-side cursor on PostgreSQL), the same answers as the frame export."""
+    import datetime as dt
+
+    from lang_assess.programme.demo import build_demo
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    build_demo(lambda clock: Service(engine, nb_bank, load_config(), clock=clock, seed=2),
+               today=dt.date(2026, 11, 22), n_participants=6, weeks=2, intakes=1, seed=4)
+    svc = Service(engine, nb_bank, load_config())
+    with pytest.raises(AccessDenied):  # at the call, before any block is fetched
+        svc.calibration_answer_blocks(svc.login_teacher("kari", "demo-kari-2026"))
+    admin = svc.login_teacher("admin", "demo-admin-2026")
+    frame = svc.calibration_responses(admin)
+    blocks = list(svc.calibration_answer_blocks(admin, block=7))
+    assert len(blocks) > 1 and all(len(b[0]) <= 7 for b in blocks)
+    occasion, item, score = (np.concatenate([b[k] for b in blocks]) for k in range(3))
+    assert occasion.dtype == np.int64 and score.dtype == float
+    assert occasion.tolist() == frame["occasion"].tolist()
+    assert item.tolist() == frame["item"].tolist()
+    assert score.tolist() == frame["score"].astype(float).tolist()
+    late = svc.calibration_answer_blocks(admin, since=dt.date(2026, 11, 16))
+    assert sum(len(b[0]) for b in late) == len(svc.calibration_responses(
+        admin, since=dt.date(2026, 11, 16)))
     engine.dispose()
 
 

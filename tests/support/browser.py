@@ -25,14 +25,34 @@ ARTIFACTS = REPO / "artifacts"
 AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 
 
+def fonts_only(folder: Path, *patterns: str) -> dict[str, str]:
+    """An environment whose fontconfig sees only the font files matching ``patterns``
+    (globs): a phone without the Ethiopic or Arabic fonts this machine may have."""
+    import glob
+
+    fonts = folder / "fonts"
+    fonts.mkdir(parents=True, exist_ok=True)
+    for pattern in patterns:
+        for f in glob.glob(pattern):
+            link = fonts / Path(f).name
+            if not link.exists():
+                link.symlink_to(f)
+    conf = folder / "fonts.conf"
+    conf.write_text(f'<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd">'
+                    f"<fontconfig><dir>{fonts}</dir><cachedir>{folder / 'cache'}</cachedir>"
+                    f"</fontconfig>")
+    return {**os.environ, "FONTCONFIG_FILE": str(conf)}
+
+
 @contextlib.contextmanager
-def chromium(*extra_flags: str) -> Iterator:
-    """Debian's headless Chromium driven by Playwright (never `playwright install`)."""
+def chromium(*extra_flags: str, env: dict[str, str] | None = None) -> Iterator:
+    """Debian's headless Chromium driven by Playwright (never `playwright install`);
+    ``env`` replaces the browser's environment (e.g. a FONTCONFIG_FILE)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=[*FLAGS, *extra_flags],
-                                    headless=True)
+                                    headless=True, env=env)
         try:
             yield browser
         finally:

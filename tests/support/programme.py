@@ -31,8 +31,13 @@ def new_programme(url: str, bank, n_participants: int, *, prefix: str = "P"
 
 def simulated_answer(bank, view: ItemView, rng: np.random.Generator,
                      p_right: float = 0.6) -> str:
-    """Right with probability ``p_right``; otherwise a wrong option (or a wrong order)."""
+    """Right with probability ``p_right``; otherwise a wrong option (or a wrong order).
+    A writing task gets a short text (or is skipped), a speaking task is skipped."""
     item = bank.items[view.item_id]
+    if item.skill == "writing":  # a rated task: a short text (a teacher scores it)
+        return "Jeg heter Amal. Jeg bor i Kristiansand." if rng.random() < p_right else ""
+    if item.skill == "speaking":
+        return ""  # "I cannot": a recording is sent with submit_recording
     right = rng.random() < p_right
     if item.type == "ordering":
         return "".join(item.key) if right else "".join(o.id for o in item.options)

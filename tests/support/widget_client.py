@@ -25,7 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.websocket import WebSocketClientConnection, websocket_connect
+from tornado.websocket import (
+    WebSocketClientConnection,
+    WebSocketClosedError,
+    websocket_connect,
+)
 
 WIDGET = "jupyter.widget"
 _PAGE_LOADS = ThreadPoolExecutor(max_workers=128, thread_name_prefix="page-load")
@@ -110,7 +114,10 @@ class WidgetPage:
     async def _send(self, msg: dict) -> str:
         if self.ws is None:
             raise PageGone("not connected")
-        await self.ws.write_message(json.dumps(msg))
+        try:
+            await self.ws.write_message(json.dumps(msg))
+        except WebSocketClosedError as exc:  # the page's server died
+            raise PageGone("websocket closed") from exc
         return msg["header"]["msg_id"]
 
     async def request(self, msg_type: str, content: dict, reply_type: str,

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 from support import needs
 from support.browser import CHROMIUM, chromium, free_port
@@ -109,13 +110,17 @@ class Participant:
                 choices = page.buttons("la-choice")
                 if not choices and not page.buttons():
                     return  # no test due: it was finished before the reload
-                if not choices:  # the practice screen, then "next"
+                cannot = page.buttons("la-cannot")
+                if not choices and not cannot:  # the practice screen, then "next"
                     await page.click(page.buttons()[0])
                     continue
                 position = _position(page)
                 if resumed:  # the first item shown after logging in again
                     self.resumed_at.append((self.acknowledged, position))
                     resumed = False
+                if cannot:  # a speaking or writing task (issue 16): "I cannot"
+                    await page.click(cannot[0])
+                    continue
                 for c in choices if "↺" in _descriptions(page) else choices[:1]:
                     await page.click(c)
                 primary = [m for m in page.buttons()
@@ -153,17 +158,26 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
     reloaded = False
 
     def login() -> None:
-        for _ in range(100):  # the busy page (issue 19's caps): try again shortly
-            if page.goto(base).status != 503:
-                break
-            page.wait_for_timeout(3000)
-        page.click(".la-lang-nb")
-        page.fill(".la-code input", code)
-        page.click("button.mod-primary")
-        page.wait_for_selector(".la-privacy, .la-progress, text=Trykk på sola.")
-        if page.query_selector(".la-privacy"):  # the privacy notice at the first login
-            page.click("button.mod-primary")
-            page.wait_for_selector(".la-progress, text=Trykk på sola.")
+        # a page whose server dies while it loads never shows: reload, as a person would
+        shown = ".la-privacy, .la-progress, :text('Trykk på sola.')"
+        for _attempt in range(5):
+            try:
+                for _ in range(100):  # the busy page (issue 19's caps): try again shortly
+                    if page.goto(base).status != 503:
+                        break
+                    page.wait_for_timeout(3000)
+                page.click(".la-lang-nb", timeout=120_000)
+                page.fill(".la-code input", code, timeout=60_000)
+                page.click("button.mod-primary", timeout=60_000)
+                page.wait_for_selector(shown, timeout=120_000)
+                if page.query_selector(".la-privacy"):  # the privacy notice at the first login
+                    page.click("button.mod-primary", timeout=60_000)
+                    page.wait_for_selector(".la-progress, :text('Trykk på sola.')",
+                                           timeout=120_000)
+                return
+            except PlaywrightTimeout:
+                continue
+        raise AssertionError(f"{code}: the page never let this participant in")
 
     login()
     while not page.query_selector(".la-end"):
@@ -179,9 +193,13 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
             continue
         position = page.get_attribute(".la-progress", "data-position")
         buttons = page.query_selector_all("button.la-choice")
-        for b in buttons if page.query_selector("button:has-text('↺')") else buttons[:1]:
-            b.click()
-        page.click("button.mod-primary")
+        cannot = page.query_selector("button.la-cannot")
+        if cannot is not None:  # a speaking or writing task (issue 16): "I cannot"
+            cannot.click()
+        else:
+            for b in buttons if page.query_selector("button:has-text('↺')") else buttons[:1]:
+                b.click()
+            page.click("button.mod-primary")
         try:
             page.wait_for_function(
                 """p => document.querySelector('.la-end') || (document.querySelector(

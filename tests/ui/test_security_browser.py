@@ -7,8 +7,10 @@ a logged-in teacher's kernel, guessing a teacher's password, bypassing the pool 
 ?template=, and a page kernel culled right after leaving the pool.
 """
 
+import base64
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import os
 import re
@@ -26,6 +28,8 @@ from support.programme import new_programme
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service.access import CODE_ALPHABET
 from lang_assess.ui.messages import catalogue
+from lang_assess.ui.page_parts import INLINE_HANDLERS as SPEAKER_HANDLERS
+from lang_assess.ui.recording_tool import INLINE_HANDLERS as RECORDER_HANDLERS
 from lang_assess.ui.serve import TEACHER_PAGE, ServerLimits
 
 pytestmark = pytest.mark.browser
@@ -263,7 +267,15 @@ def test_headers_cookies_and_error_pages(site):
     assert status == 200
     csp = dict(rule.strip().split(" ", 1) for rule in headers["Content-Security-Policy"]
                .split(";"))
-    assert csp["script-src"] == "'self'"  # no inline script, no eval, no other site
+    # no inline script but the speakers' and the recorder's exact handlers, no eval, no
+    # other site; blob: for widgets' own modules (made by a script already running)
+    script = csp["script-src"].split()
+    assert script[:3] == ["'self'", "blob:", "'unsafe-hashes'"]
+    handlers = (*SPEAKER_HANDLERS, *RECORDER_HANDLERS)
+    assert script[3:] == ["'sha256-" + base64.b64encode(hashlib.sha256(h.encode()).digest())
+                          .decode() + "'" for h in handlers]
+    assert headers["Permissions-Policy"] == ("camera=(), microphone=(self), geolocation=(), "
+                                             "payment=()")
     assert csp["default-src"] == csp["connect-src"] == "'self'"
     assert csp["object-src"] == csp["base-uri"] == csp["frame-ancestors"] == "'none'"
     assert not re.search(r"<script(?![^>]*\bsrc=)(?![^>]*application/)[^>]*>", body)

@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from ipywidgets.widgets.widget import _instances
+from ipywidgets.widgets.widget import Widget, _instances
 
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service import AccessDenied, ClientInfo, Intake, Service
@@ -16,6 +16,15 @@ from lang_assess.ui.participant_page import ParticipantTestApp
 from lang_assess.ui.teacher_page import TeacherDashboard
 
 pytestmark = pytest.mark.db
+
+
+@pytest.fixture(autouse=True)
+def one_page_per_kernel():
+    """A page kernel holds one page's widgets: close what earlier tests in this process
+    left (test_dashboard's pages, say), so the state read is this test's page alone."""
+    Widget.close_all()
+    yield
+    Widget.close_all()
 
 
 def live_state() -> str:

@@ -112,7 +112,10 @@ def write_item(item: Item, language: str) -> etree._Element:
     for r in item.rubric or []:
         block = sub(body, "qti-rubric-block", use="scoring", view="scorer",
                     **{"class": f"la-score-{r.score}"})
-        _blocks(sub(block, "qti-content-body"), r.descriptor)
+        content = sub(block, "qti-content-body")
+        _blocks(content, r.descriptor)
+        if r.descriptor_en:  # the English descriptor, read back into descriptor_en
+            sub(content, "p", r.descriptor_en, **{"class": "la-descriptor-en"})
 
     sounds = [("la-audio-stem", item.stem_audio), ("la-audio-transcript", item.transcript)]
     sounds += [(f"la-audio-{o.id}", o.audio) for o in item.options]

@@ -219,8 +219,13 @@ def _read_rubric(blocks: list[etree._Element], data: dict[str, Any]) -> None:
         if not cls.startswith("la-score-") or content is None or b.get("view") != "scorer":
             levels.extend(_numbered_levels(b))
             continue
+        english = [p for p in content if isinstance(p.tag, str) and local(p) == "p"
+                   and p.get("class") == "la-descriptor-en"]
+        for p in english:
+            content.remove(p)
         levels.append(RubricLevel(score=int(cls.removeprefix("la-score-")),
-                                  descriptor=_read_blocks(content)))
+                                  descriptor=_read_blocks(content),
+                                  descriptor_en=english[0].text if english else None))
     if blocks:
         data["rubric"] = levels
 

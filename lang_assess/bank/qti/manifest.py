@@ -27,7 +27,7 @@ LA = "https://lang-assess.invalid/xsd/qti-metadata/v1"
 CP_LOCATION = (f"{CP} https://purl.imsglobal.org/spec/qti/v3p0/schema/xsd/"
                "imsqtiv3p0_imscpv1p2_v1p0.xsd")
 LEVELS = ("preA1", "A1", "A2", "B1", "B2", "C1")
-SKILLS = ("reading", "listening", "vocabulary", "grammar", "literacy")
+SKILLS = ("reading", "listening", "vocabulary", "grammar", "literacy", "speaking", "writing")
 INTERACTION_TYPE = {
     "qti-choice-interaction": "choiceInteraction", "qti-order-interaction": "orderInteraction",
     "qti-inline-choice-interaction": "inlineChoiceInteraction",

@@ -8,7 +8,7 @@ dict, which is how a running test remembers its design across a crash.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,7 +32,7 @@ from lang_assess.engine.cat.select import (
     SympsonHetter,
 )
 from lang_assess.engine.cat.start import FixedStart, Initializer, PriorMeanStart
-from lang_assess.engine.cat.state import PreparedBank
+from lang_assess.engine.cat.state import PreparedBank, enemy_matrix
 from lang_assess.engine.cat.stop import ClassificationConfidence, StandardErrorTarget, StopRule
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
@@ -100,8 +100,11 @@ class TestDesign:
         lo, hi, n = self.grid
         return np.linspace(float(lo), float(hi), int(n))
 
-    def prepare(self, params: ItemParameters) -> PreparedBank:
-        """Bind the design to a bank: skill codes and exposure parameters per item."""
+    def prepare(
+        self, params: ItemParameters, enemies: Iterable[tuple[str, str]] = ()
+    ) -> PreparedBank:
+        """Bind the design to a bank: skill codes and exposure parameters per item, and
+        the bank's ``enemies`` (pairs of item ids never given to the same person)."""
         content = self.selector.content
         skills = content.skills if content is not None else ()
         k = np.ones(params.n_items)
@@ -122,6 +125,7 @@ class TestDesign:
             skills=skills,
             skill_code=params.skill_codes(skills) if skills else np.full(params.n_items, -1),
             exposure_k=k,
+            enemies=enemy_matrix(params, enemies),
             route_pools=None if self.selector.routing is None
             else self.selector.routing.pools(params.ids),
         )

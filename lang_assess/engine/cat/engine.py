@@ -98,6 +98,8 @@ def record(
     state.scores[rows, pos] = scores
     state.length[rows] = pos + 1
     state.blocked[rows, items] = True
+    if bank.enemies is not None:  # an item given blocks its enemies for this person
+        state.blocked[rows] |= bank.enemies[items]
     code = bank.skill_code[items]
     has = code >= 0
     np.add.at(state.skill_counts, (rows[has], code[has]), 1)

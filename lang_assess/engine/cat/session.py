@@ -9,6 +9,11 @@ so a restored test gives the same next items as one that never stopped.
 With a design's ``pretest_items`` > 0 and a pool of pretest ids, the session interleaves
 unscored pretest items (:mod:`lang_assess.engine.cat.pretest`); their answers are kept apart
 (:attr:`CATSession.pretest_answers`) and never reach the estimate.
+
+``enemies`` (pairs of item ids that answer or repeat each other) are never both given:
+an answered item blocks its enemies, and the enemies of the planned pretest items are
+blocked from the start.  The pairs travel in the saved state, so a restored test blocks
+exactly what the original did.
 """
 
 from __future__ import annotations
@@ -28,9 +33,9 @@ from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
 from lang_assess.errors import SessionError
 
-# 2 added the pretest plan and answers; a version 1 state (no pretest) still loads.
-FORMAT_VERSION = 2
-_READABLE = (1, 2)
+# 2 added the pretest plan and answers, 3 the enemy pairs; older states still load.
+FORMAT_VERSION = 3
+_READABLE = (1, 2, 3)
 _ROW = np.zeros(1, dtype=int)
 
 
@@ -57,6 +62,8 @@ class CATSession:
     pretest : ids of the pretest items available, none of them in ``params`` (they have
         no parameters yet).  ``design.pretest_items`` of them, or as many as there are,
         are given at random positions (never first) and never scored.
+    enemies : pairs of item ids never given to the same person (the bank's enemy sets);
+        the caller also excludes the enemies of items given in earlier tests.
     """
 
     def __init__(
@@ -69,11 +76,13 @@ class CATSession:
         prior_sd: float | None = None,
         exclude: Iterable[str] = (),
         pretest: Iterable[str] = (),
+        enemies: Iterable[tuple[str, str]] = (),
     ) -> None:
         self.params = params
         self.design = design
         self.seed = int(seed)
-        self._bank = design.prepare(params)
+        self._enemies = sorted({(min(a, b), max(a, b)) for a, b in enemies if a != b})
+        self._bank = design.prepare(params, self._enemies)
         exclude, pretest = set(exclude), list(pretest)  # iterated twice below
         in_bank = set(params.ids.tolist())
         self._excluded = sorted(exclude & in_bank)
@@ -96,6 +105,19 @@ class CATSession:
         )
         self._pretest_answers: dict[str, int] = {}
         self._pending_pretest: str | None = None
+        self._block_pretest_enemies()
+
+    def _enemy_mask(self, ids: Iterable[str]) -> np.ndarray:
+        """(n,) bool: the items of the bank that are enemies of any of ``ids``."""
+        ids = set(ids)
+        hit = {b for a, b in self._enemies if a in ids} | {a for a, b in self._enemies
+                                                          if b in ids}
+        return np.isin(self.params.ids, sorted(hit))
+
+    def _block_pretest_enemies(self) -> None:
+        # a planned pretest item will be given: its enemies may not be
+        if self._enemies and self._pretest_plan:
+            self._state.blocked[0] |= self._enemy_mask(i for _, i in self._pretest_plan)
 
     # ---- the test loop ----------------------------------------------------------
     @property
@@ -251,6 +273,12 @@ class CATSession:
         probs = self.level_probabilities(routing.literacy_steps)
         return max(probs, key=probs.__getitem__)
 
+    def grid_terms(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(grid (Q,), log prior (Q,), log-likelihood of the operational answers (Q,)):
+        what a caller needs to add answers scored outside the loop (teacher-rated tasks)."""
+        return (self._bank.grid, np.array(self._state.log_prior[0]),
+                np.array(self._state.log_lik[0]))
+
     def level_probabilities(self, cuts: CutScores) -> dict[str, float]:
         """Posterior probability of each CEFR level (from the grid posterior)."""
         from lang_assess.engine.irt.estimate import posterior_weights
@@ -265,9 +293,12 @@ class CATSession:
         items, _ = self._state.administered(0)
         answered = set(items.tolist())
         excluded = set(self._excluded)
+        # blocked as enemies: rebuilt on restore from the answers and the pretest plan
+        enemy = self._enemy_mask([*self.params.ids[items].tolist(),
+                                  *(i for _, i in self._pretest_plan)])
         withheld = [
             str(self.params.ids[i])
-            for i in np.flatnonzero(self._state.blocked[0])
+            for i in np.flatnonzero(self._state.blocked[0] & ~enemy)
             if i not in answered and str(self.params.ids[i]) not in excluded
         ]
         payload: dict[str, Any] = {
@@ -277,6 +308,7 @@ class CATSession:
             "seed": self.seed,
             "prior": [float(self._state.prior_mean[0]), float(self._state.prior_sd[0])],
             "excluded": self._excluded,
+            "enemies": [list(p) for p in self._enemies],
             "withheld": withheld,
             "answers": [[i, s] for i, s in self.answers],
             "pending": self._on_screen(),
@@ -304,6 +336,7 @@ class CATSession:
             session = cls(
                 params, design, seed=data["seed"], prior_mean=mean, prior_sd=sd,
                 exclude=data["excluded"],
+                enemies=[(str(a), str(b)) for a, b in data.get("enemies", [])],
             )
             if data["withheld"]:
                 session._state.blocked[0, params.index_of(data["withheld"])] = True
@@ -316,6 +349,7 @@ class CATSession:
             if done != planned[: len(done)]:
                 raise SessionError("the pretest answers do not follow the test's pretest plan")
             session._pretest_answers = {str(i): int(s) for i, s in pre["answers"]}
+            session._block_pretest_enemies()
             pending = data["pending"]
             if pending is not None and pending in planned[len(done):len(done) + 1]:
                 session._pending_pretest = str(pending)

@@ -6,6 +6,7 @@ in :class:`TestState`, and everything derived once per bank lives in :class:`Pre
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ class PreparedBank:
     skills : skill names the design balances over (empty: no balancing)
     skill_code : (n,) int position of each item's skill in ``skills``; -1 if not listed
     exposure_k : (n,) float Sympson-Hetter exposure-control parameters (1 = no control)
+    enemies : (n, n) bool, symmetric: items never given to the same person; None if
+        the bank has none (recording an answer blocks the item's enemies)
     route_pools : (3, n) bool routing, non-reader and reader pools of a design with a
         routing stage (:mod:`lang_assess.engine.cat.routing`); None without one
     """
@@ -33,6 +36,7 @@ class PreparedBank:
     skills: tuple[str, ...]
     skill_code: np.ndarray
     exposure_k: np.ndarray
+    enemies: np.ndarray | None = None
     route_pools: np.ndarray | None = None
 
     @property
@@ -44,6 +48,20 @@ class PreparedBank:
     def information_grid(self) -> np.ndarray:
         """(Q, n) item information at every grid point (cached on the parameters)."""
         return self.params.information_on_grid(self.grid)
+
+
+def enemy_matrix(params: ItemParameters, pairs: Iterable[tuple[str, str]]) -> np.ndarray | None:
+    """(n, n) bool symmetric matrix of the enemy ``pairs`` (item ids) whose items are both
+    in ``params``; None when there is no such pair."""
+    index = {str(i): k for k, i in enumerate(params.ids.tolist())}
+    both = [(index[a], index[b]) for a, b in pairs if a in index and b in index and a != b]
+    if not both:
+        return None
+    rows, cols = np.array(both).T
+    out = np.zeros((params.n_items, params.n_items), dtype=bool)
+    out[rows, cols] = True
+    out[cols, rows] = True
+    return out
 
 
 @dataclass(eq=False)

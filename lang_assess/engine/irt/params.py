@@ -26,7 +26,10 @@ import numpy as np
 
 from lang_assess.errors import BankError
 
-SKILLS: tuple[str, ...] = ("reading", "listening", "vocabulary", "grammar", "literacy")
+SKILLS: tuple[str, ...] = ("reading", "listening", "vocabulary", "grammar", "literacy",
+                           "speaking", "writing")
+#: skills whose tasks a teacher rates (issue 16): never chosen by the adaptive loop
+RATED_SKILLS: tuple[str, ...] = ("speaking", "writing")
 
 
 @dataclass(frozen=True, eq=False)

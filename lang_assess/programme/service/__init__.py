@@ -27,6 +27,8 @@ from lang_assess.programme.service.items import ItemView, OptionView, item_view
 from lang_assess.programme.service.limits import ClientInfo
 from lang_assess.programme.service.passwords import PasswordRejected
 from lang_assess.programme.service.privacy import PrivacyMixin, RetentionReport
+from lang_assess.programme.service.rated import RatedMixin, RubricView, ToRate
+from lang_assess.programme.service.rater_figures import RaterFiguresMixin
 from lang_assess.programme.service.reports import ReportsMixin
 from lang_assess.programme.service.runs import PRETEST, RunsMixin
 from lang_assess.programme.service.versions import VersionsMixin
@@ -45,8 +47,10 @@ __all__ = [
     "PasswordRejected",
     "RateLimited",
     "RetentionReport",
+    "RubricView",
     "Service",
     "TeacherContext",
+    "ToRate",
     "item_view",
     "normalise_code",
     "open_service",
@@ -54,14 +58,16 @@ __all__ = [
 
 
 @checked
-class Service(EnrolmentMixin, RunsMixin, ReportsMixin, AdminMixin, PrivacyMixin, AccessMixin,
+class Service(EnrolmentMixin, RunsMixin, RatedMixin, RaterFiguresMixin, ReportsMixin, AdminMixin,
+              PrivacyMixin, AccessMixin,
               VersionsMixin):
     """Programme operations on one database and one item bank: the front door.
 
     ``Service(engine, bank, config, clock=..., seed=...)``; each part lives in its own
-    module (access, enrolment, runs, reports, admin, privacy, versions) and shares the
-    state of :class:`~lang_assess.programme.service.base.ServiceBase`.  Every public
-    method that takes a context checks it first (:func:`checked`).
+    module (access, enrolment, runs, rated, rater_figures, reports, admin, privacy,
+    versions) and shares the state of
+    :class:`~lang_assess.programme.service.base.ServiceBase`.  Every public method that
+    takes a context checks it first (:func:`checked`).
     """
 
 

@@ -7,6 +7,7 @@ the same service, never loads it (docs/deployment.md)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -28,6 +29,18 @@ from lang_assess.programme.store.models import (
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+def latest_skill_levels(skills: list[dict[str, Any] | None],
+                        names: list[str]) -> dict[str, str | None]:
+    """Skill → the level of the latest result (``skills`` oldest first) whose estimate of
+    that skill had enough evidence; None when none had."""
+    out: dict[str, str | None] = dict.fromkeys(names)
+    for result in skills:
+        for name, s in (result or {}).items():
+            if name in out and s.get("enough"):
+                out[name] = s.get("level")
+    return out
 
 class ReportsMixin(AccessMixin):
     """What teachers and admins read; every query checks the actor first."""
@@ -88,7 +101,9 @@ class ReportsMixin(AccessMixin):
         return df
 
     def cohort_progress(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
-        """One row per participant: track, latest θ̂/SE/level, P(next level), flags."""
+        """One row per participant: track, latest θ̂/SE/level, P(next level), flags, and
+        a level per skill (reading, listening, speaking, writing: the latest test that
+        gave the skill enough evidence; None before one did)."""
         import pandas as pd
 
         cuts = self.cuts
@@ -98,7 +113,7 @@ class ReportsMixin(AccessMixin):
                                 .order_by(Participant.pseudonym)).all()
             tests = db.execute(
                 select(TestRun.participant_id, TestRun.week, TestRun.finished_at,
-                       Estimate.theta, Estimate.se, Estimate.level)
+                       Estimate.theta, Estimate.se, Estimate.level, Estimate.skills)
                 .join(Estimate, Estimate.session_id == TestRun.id)
                 .join(Participant, Participant.id == TestRun.participant_id)
                 .where(Participant.cohort_id == cohort.id)
@@ -130,6 +145,8 @@ class ReportsMixin(AccessMixin):
                     last.theta, last.se, cuts, level),
                 "ready_to_move_up": flags.ready_to_move_up, "stalled": flags.stalled,
                 "missed": flags.missed,
+                **latest_skill_levels([h.skills for h in hist],
+                                      self.bank.config.skill_levels.skills),
             })
         return pd.DataFrame(rows)
 
@@ -141,15 +158,52 @@ class ReportsMixin(AccessMixin):
         (internal id, no pseudonym), ``item``, ``score``, ``params_version``, ``kind``,
         ``week``, ``answered_at`` and the grouping variables for fairness checks:
         ``language`` (L1), ``gender``, ``track``, ``birth_year``.  ``since``/``until``:
-        the data window (dates of the answers, inclusive)."""
+        the data window (dates of the answers, inclusive).  For a year of national data
+        use :meth:`calibration_answer_blocks` (this frame holds ~1 KB per answer)."""
         import pandas as pd
 
+        q = self._calibration_query(actor, since, until, (
+            TestRun.id, Participant.id, Response.item_id, Response.score,
+            Response.params_version, TestRun.kind, TestRun.week, Response.answered_at,
+            Participant.language, Participant.gender, Participant.track,
+            Participant.birth_year))
+        with self._db() as db:
+            rows = db.execute(q).all()
+        return pd.DataFrame(rows, columns=[
+            "occasion", "participant", "item", "score", "params_version", "kind", "week",
+            "answered_at", "language", "gender", "track", "birth_year"])
+
+    def calibration_answer_blocks(
+        self, actor: TeacherContext, *, since: dt.date | None = None,
+        until: dt.date | None = None, block: int = 500_000,
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """The answers of :meth:`calibration_responses` as column blocks, streamed from
+        the database (a server-side cursor on PostgreSQL), for calibration at scale:
+        each block is ``(occasion, item, score)``, (n,) arrays of int64, str (object) and
+        float, n ≤ ``block``, in test order.  Nothing else is fetched and no frame is
+        built, so memory is one block plus what the caller keeps (e.g.
+        ``Responses.from_blocks``).  Admins only; the window as there."""
+        if block < 1:
+            raise ValueError("block must be ≥ 1")
+        q = self._calibration_query(actor, since, until,  # checks access now, not later
+                                    (TestRun.id, Response.item_id, Response.score))
+        return self._stream_blocks(q.execution_options(yield_per=block))
+
+    def _stream_blocks(self, q: Any) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Run ``q`` (3 columns, ``yield_per`` set) and yield its partitions as arrays."""
+        with self._db() as db:
+            for part in db.execute(q).partitions():
+                occasion, item, score = zip(*part, strict=True)
+                yield (np.asarray(occasion, dtype=np.int64), np.asarray(item, dtype=object),
+                       np.asarray(score, dtype=float))
+
+    def _calibration_query(self, actor: TeacherContext, since: dt.date | None,
+                           until: dt.date | None, columns: tuple[Any, ...]) -> Any:
+        """The select of answers of finished tests in the actor's organisation, in test
+        and position order; AccessDenied unless the actor is an admin."""
         if not actor.is_admin:
             raise AccessDenied("only an admin exports responses for calibration")
-        q = (select(TestRun.id, Participant.id, Response.item_id, Response.score,
-                    Response.params_version, TestRun.kind, TestRun.week,
-                    Response.answered_at, Participant.language, Participant.gender,
-                    Participant.track, Participant.birth_year)
+        q = (select(*columns)
              .join(TestRun, TestRun.id == Response.session_id)
              .join(Participant, Participant.id == TestRun.participant_id)
              .join(Cohort, Cohort.id == Participant.cohort_id)
@@ -161,11 +215,7 @@ class ReportsMixin(AccessMixin):
         if until is not None:
             q = q.where(Response.answered_at < dt.datetime.combine(
                 until + dt.timedelta(days=1), dt.time.min))
-        with self._db() as db:
-            rows = db.execute(q).all()
-        return pd.DataFrame(rows, columns=[
-            "occasion", "participant", "item", "score", "params_version", "kind", "week",
-            "answered_at", "language", "gender", "track", "birth_year"])
+        return q
 
     def participant_skills(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
         """Share of items answered right per skill (never which items): skill, answered,

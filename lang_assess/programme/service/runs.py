@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from lang_assess.bank.scoring import score_answer
 from lang_assess.engine.cat.session import CATSession
-from lang_assess.engine.irt.params import ItemParameters
+from lang_assess.engine.irt.params import RATED_SKILLS, ItemParameters
 from lang_assess.errors import SessionError
 from lang_assess.programme.growth import GrowthPrior, Trend, growth_prior_from_tests, start_trend
 from lang_assess.programme.rules import (
@@ -81,6 +81,8 @@ class RunsMixin(AccessMixin):
                 TestRun.participant_id == p.id, TestRun.finished_at.is_(None)))
             if open_test is not None:
                 cat = self._restore(open_test)
+                if open_test.tasks:  # the adaptive part is over: the rated tasks
+                    return self._task_view(db, open_test)
                 return self._view(open_test, cat)
             kind, week = self._due(db, p)
             if kind is None:
@@ -99,11 +101,21 @@ class RunsMixin(AccessMixin):
 
     def answer(self, who: ParticipantContext, session_id: int, item_id: str, answer: str,
                time_ms: int | None = None) -> ItemView | None:
-        """Record the answer to the item on screen, then choose the next item.
+        """Record the answer to the item on screen, then choose the next item (a
+        speaking or writing task's: :meth:`submit_text`, or "" to skip it).
 
         The answer, the test state and (at the end) the result are committed in one
         transaction before the next item is returned; None when the test is over.
         """
+        item = self.bank.items.get(item_id)
+        if item is not None and item.skill in RATED_SKILLS:
+            # a task after the adaptive part: the text of a written answer; "" is "I
+            # cannot" (a spoken answer comes as a recording: submit_recording)
+            if not answer.strip():
+                return self.skip_task(who, session_id, item_id)
+            if item.skill == "speaking":
+                raise SessionError("a spoken answer is a recording (submit_recording)")
+            return self.submit_text(who, session_id, item_id, answer)
         with self._db.begin() as db:
             row = db.get(TestRun, session_id)
             if row is None or row.participant_id != who.participant_id:
@@ -126,6 +138,10 @@ class RunsMixin(AccessMixin):
             nxt = cat.next_item()
             row.state = cat.to_json()
             if nxt is None:
+                # speaking and writing tasks follow the adaptive part (issue 16)
+                row.tasks = self._choose_tasks(db, row, cat) or None
+                if row.tasks:
+                    return self._task_view(db, row)
                 self._finish(db, row, cat)
                 return None
             return self._view(row, cat)
@@ -158,6 +174,7 @@ class RunsMixin(AccessMixin):
         seed = int(self._seeds.integers(2**31))
         known = set(params.ids.tolist())
         pretest = [i for i in self.bank.pretest_ids if i not in known]
+        enemies = self.bank.enemies
         if kind == "placement":
             start = placement_start(
                 p.track, self._placement_prior(db, p.cohort.organisation_id, p.track),
@@ -165,15 +182,20 @@ class RunsMixin(AccessMixin):
             if start.routing and "placement_routed" in self._designs:
                 design = self._designs["placement_routed"]
             return CATSession(params, design, seed=seed, prior_mean=start.mean,
-                              prior_sd=start.sd, pretest=pretest)
+                              prior_sd=start.sd, pretest=pretest, enemies=enemies)
         mean, sd = self._weekly_trend(db, p, week).prior()
         mean, sd = float(mean), float(sd)
         since = week - self.config.exclude_weeks
-        seen = db.scalars(
-            select(Response.item_id).join(TestRun, TestRun.id == Response.session_id)
-            .where(TestRun.participant_id == p.id, TestRun.week >= since)).all()
+        seen = db.execute(
+            select(Response.item_id, TestRun.week)
+            .join(TestRun, TestRun.id == Response.session_id)
+            .where(TestRun.participant_id == p.id)).all()
+        ever = {i for i, _ in seen}
+        # the recent items, and the enemies of every item this person was ever given
+        exclude = {i for i, w in seen if w >= since}
+        exclude |= {b for a, b in enemies if a in ever} | {a for a, b in enemies if b in ever}
         return CATSession(params, design, seed=seed, prior_mean=mean, prior_sd=sd,
-                          exclude=set(seen), pretest=pretest)
+                          exclude=exclude, pretest=pretest, enemies=enemies)
 
     def _weekly_trend(self, db: Session, p: Participant, week: int) -> Trend:
         """The trend a progress test in ``week`` starts from: the last finished test's,
@@ -267,25 +289,33 @@ class RunsMixin(AccessMixin):
         return item_view(self.bank.items[item_id], row.id, cat.n_answered + 1, row.kind)
 
     def _finish(self, db: Session, row: TestRun, cat: CATSession) -> None:
-        cuts = self.cuts
-        probs = cat.level_probabilities(cuts)
+        """Write (or, when a teacher's rating arrives, rewrite) the test's result: the
+        adaptive part and the rated tasks rated so far, the levels per skill, the trend."""
+        theta, se, probs, skills, pending = self._with_ratings(db, row, cat)
         level = max(probs, key=probs.__getitem__)
         p = db.get(Participant, row.participant_id)
         if row.kind == "placement":
             prior = self._growth_prior(db, p.cohort.organisation_id, p.track)
-            trend = start_trend(cat.theta, cat.se, prior.mean, prior.sd)
+            trend = start_trend(theta, se, prior.mean, prior.sd)
             if p.course_level is None:
                 p.course_level = level  # the class the placement test puts them in
         else:
             # condition on the prior the test really started from
             trend = self._weekly_trend(db, p, row.week).with_prior(*cat.prior)
-            trend = trend.update(cat.theta, cat.se)
+            trend = trend.update(theta, se)
         # the normal prior the result is equivalent to: what the growth chain undoes
         mean, sd = cat.equivalent_prior() if row.kind == "placement" else cat.prior
         branch = cat.branch
-        db.add(Estimate(session_id=row.id, theta=cat.theta, se=cat.se, level=level,
-                        level_probabilities=probs, prior_mean=mean, prior_sd=sd,
-                        growth=float(trend.growth), growth_se=float(trend.growth_se),
-                        growth_cov=float(trend.cov), literacy_step=cat.literacy_step(),
-                        reader=None if branch in (None, "routing") else branch == "reader"))
-        row.finished_at = self.clock()
+        est = db.scalar(select(Estimate).where(Estimate.session_id == row.id))
+        if est is None:
+            est = Estimate(session_id=row.id)
+            db.add(est)
+        est.theta, est.se, est.level, est.level_probabilities = theta, se, level, probs
+        est.prior_mean, est.prior_sd = mean, sd
+        est.growth, est.growth_se = float(trend.growth), float(trend.growth_se)
+        est.growth_cov = float(trend.cov)
+        est.literacy_step = cat.literacy_step()
+        est.reader = None if branch in (None, "routing") else branch == "reader"
+        est.skills, est.rated_pending = skills, pending
+        if row.finished_at is None:
+            row.finished_at = self.clock()

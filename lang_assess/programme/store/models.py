@@ -19,6 +19,7 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -137,6 +138,9 @@ class TestRun(Base):
     finished_at: Mapped[dt.datetime | None] = mapped_column(
         DateTime(timezone=True), nullable=True
     )
+    # issue 16: the speaking and writing tasks given after the adaptive part (item ids,
+    # in order), chosen when that part ended; None before (and for tests without tasks)
+    tasks: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
 
 
 class Response(Base):
@@ -177,6 +181,63 @@ class Estimate(Base):
     # (LASLLIAM-style, bank.yaml) and whether the routing found a reader; migration 0005
     literacy_step: Mapped[str | None] = mapped_column(String(8), nullable=True)
     reader: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    # issue 16: a level per skill: {skill: {theta, se, n, enough, level}}; recomputed
+    # with the result whenever a teacher's rating arrives
+    skills: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    rated_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # to rate
+
+
+class RatedAnswer(Base):
+    """A spoken or written answer to a task that teachers rate (issue 16).  Stored whole,
+    in one transaction with the test's progress: never half a recording."""
+
+    __tablename__ = "rated_answer"
+    __table_args__ = (UniqueConstraint("session_id", "item_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("test_session.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # place in the test, after the items
+    item_id: Mapped[str] = mapped_column(String(40))
+    skill: Mapped[str] = mapped_column(String(16))  # speaking | writing
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)  # a written answer
+    # the recording (Opus in WebM or Ogg); None once the retention period deleted it
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True, deferred=True)
+    audio_format: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    audio_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    audio_bytes: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    seconds: Mapped[float | None] = mapped_column(Float, nullable=True)
+    skipped: Mapped[bool] = mapped_column(Boolean, default=False)  # "I cannot": scored 0
+    raters_needed: Mapped[int] = mapped_column(Integer, default=1)  # 1, 2, or 3 after a split
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)  # resolved; None: owed
+    answered_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    media_deleted_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True)
+
+
+class Rating(Base):
+    """One teacher's score of one answer (round 1, 2: the blind second rating, 3: the
+    rating that settles a split of more than one step)."""
+
+    __tablename__ = "rating"
+    __table_args__ = (UniqueConstraint("answer_id", "teacher_id"),
+                      UniqueConstraint("answer_id", "round"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    answer_id: Mapped[int] = mapped_column(ForeignKey("rated_answer.id"), index=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id"))
+    round: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CohortRater(Base):
+    """A teacher who rates a cohort's speaking and writing besides its own teacher (the
+    second, blind rater); may hear its recordings and read its texts, nothing else."""
+
+    __tablename__ = "cohort_rater"
+    __table_args__ = (UniqueConstraint("cohort_id", "teacher_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohort.id"), index=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id"))
 
 
 class Note(Base):

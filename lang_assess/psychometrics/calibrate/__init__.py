@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from lang_assess.psychometrics.calibrate.data import DataError, Responses, read_responses_csv
+from lang_assess.psychometrics.calibrate.data import DataError, Responses
 from lang_assess.psychometrics.calibrate.mml import fit_mml
+from lang_assess.psychometrics.calibrate.readers import read_answer_blocks, read_responses_csv
 from lang_assess.psychometrics.calibrate.result import Calibration, CalibrationWarning
 
 BACKENDS = ("mml", "pyirt")
@@ -25,6 +26,7 @@ __all__ = [
     "Responses",
     "calibrate",
     "fit_mml",
+    "read_answer_blocks",
     "read_responses_csv",
 ]
 

@@ -18,9 +18,6 @@ import polib
 
 HERE = Path(__file__).parent
 TEMPLATE = HERE / "participant.pot"
-# Recordings of the privacy notice, one per language (privacy.<code>.ogg); the issue
-# that records the participants' instructions puts them here.
-AUDIO = HERE / "audio"
 DOMAINS = ("participant", "teacher")
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
@@ -86,13 +83,6 @@ def catalogue(code: str, domain: str = "participant") -> Catalogue:
     po = polib.pofile(str(path))
     messages = {e.msgctxt: e.msgstr for e in po if e.msgid and e.msgstr}
     return Catalogue(LANGUAGES[code], messages, po.metadata.get("X-Review-Status", ""))
-
-
-def privacy_audio(code: str) -> Path | None:
-    """The recording of the privacy notice in language ``code``
-    (``messages/audio/privacy.<code>.ogg``), or None while there is none."""
-    path = AUDIO / f"privacy.{code}.ogg"
-    return path if path.is_file() else None
 
 
 def catalogue_problems(code: str, domain: str = "participant") -> list[str]:

@@ -160,14 +160,12 @@ def fit_pyirt(
 # ---- data -------------------------------------------------------------------------------
 def _prepare(resp: Responses) -> _Data:
     """Observed triples; every item that cannot be estimated is reported at once."""
-    given = resp.administered
-    keep = given.any(axis=1)  # persons without a response carry no information
-    rows, cols = np.nonzero(given[keep])
-    score = resp.matrix[keep][rows, cols]
+    rows, cols, score, n_persons = resp.answered()
+    rows, cols, score = rows.astype(np.int64), cols.astype(np.int64), score.astype(float)
     problems: list[str] = []
     bad = np.flatnonzero(score > 1)
     for j in bad[:20]:
-        person = resp.persons[np.flatnonzero(keep)[rows[j]]]
+        person = resp.persons[resp.person_index[j]]
         problems.append(f"person '{person}', item '{resp.items[cols[j]]}': score "
                         f"{score[j]:g} (the py-irt backend fits right/wrong items, 0/1; "
                         "use backend='mml' for rated items)")
@@ -184,7 +182,7 @@ def _prepare(resp: Responses) -> _Data:
                             f"{int(n_right[i] > 0)} (nothing to estimate it from)")
     if problems:
         raise DataError([*problems, "leave these items out of the calibration"])
-    return _Data(int(keep.sum()), rows, cols, score, n_resp)
+    return _Data(n_persons, rows, cols, score, n_resp)
 
 
 def _start_values(data: _Data, n_items: int) -> dict[str, np.ndarray]:
