@@ -18,6 +18,7 @@ from lang_assess.programme.store.models import (
     Estimate,
     Note,
     Participant,
+    RatedAnswer,
     Response,
     TestRun,
     TrustedDevice,
@@ -79,6 +80,13 @@ def counts(engine, pid):
             "estimates": conn.scalar(select(func.count()).where(
                 Estimate.session_id.in_(runs))),
             "notes": conn.scalar(select(func.count()).where(Note.participant_id == pid)),
+            # speaking and writing answers (issue 16), and those still holding the
+            # person's own words or voice
+            "tasks": conn.scalar(select(func.count()).where(
+                RatedAnswer.session_id.in_(runs))),
+            "words": conn.scalar(select(func.count()).where(
+                RatedAnswer.session_id.in_(runs),
+                RatedAnswer.text.is_not(None) | RatedAnswer.audio.is_not(None))),
         }
 
 
@@ -116,8 +124,9 @@ def test_erasure_leaves_no_trace_of_the_person(world):
         svc.erase_participant(world.kari, pid)  # admins only
     before_other = counts(world.engine, other.participant_id)
     svc.erase_participant(world.admin, pid, "asked to be forgotten")
+    assert before_other["tasks"] > 0  # the placement's speaking and writing tasks
     assert counts(world.engine, pid) == dict.fromkeys(
-        ("participant", "tests", "responses", "estimates", "notes"), 0)
+        ("participant", "tests", "responses", "estimates", "notes", "tasks", "words"), 0)
     everything = dump(world.engine)
     for trace in ("KRS-001", "Note about KRS-001", "KRS-001 has a degree",
                   person.code.split("-")[0]):
@@ -157,8 +166,9 @@ def test_retention_acts_a_set_time_after_leaving(world, nb_bank, action):
         assert trace not in everything, trace
     after = counts(world.engine, pid)
     if action == "anonymise":  # answers and results stay for calibration
-        assert {k: after[k] for k in ("tests", "responses", "estimates")} == {
-            k: before[k] for k in ("tests", "responses", "estimates")}
+        kept = ("tests", "responses", "estimates", "tasks")
+        assert {k: after[k] for k in kept} == {k: before[k] for k in kept}
+        assert before["words"] > 0 and after["words"] == 0  # texts and voices go
         assert after["notes"] == 0
         with world.engine.connect() as conn:
             row = conn.execute(select(Participant.__table__).where(

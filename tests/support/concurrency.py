@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service import Service
 from lang_assess.programme.store.db import make_engine
-from lang_assess.programme.store.models import Response
+from lang_assess.programme.store.models import RatedAnswer, Response
 from support.programme import NOW, new_programme, simulated_answer
 
 
@@ -72,10 +72,12 @@ def run_concurrent(url: str, bank, *, participants: int, seconds: float,
         errors += result["errors"]
         latencies += result["lat"]
     engine = make_engine(url)
-    with engine.connect() as conn:
-        stored = conn.scalar(select(func.count()).select_from(Response))
-        distinct = conn.scalar(select(func.count()).select_from(
-            select(Response.session_id, Response.position).distinct().subquery()))
+    stored = distinct = 0
+    with engine.connect() as conn:  # items' answers and speaking/writing tasks' (issue 16)
+        for table in (Response, RatedAnswer):
+            stored += conn.scalar(select(func.count()).select_from(table))
+            distinct += conn.scalar(select(func.count()).select_from(
+                select(table.session_id, table.position).distinct().subquery()))
     engine.dispose()
     lat = np.array(latencies) * 1e3 if latencies else np.zeros(1)
     return {

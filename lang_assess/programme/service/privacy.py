@@ -7,6 +7,7 @@ details) and keep only that the action happened, by whom and when.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import secrets
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from lang_assess.programme.store.models import (
     Note,
     Organisation,
     Participant,
+    RatedAnswer,
+    Rating,
     Response,
     Teacher,
     TeacherSession,
@@ -123,7 +126,8 @@ class PrivacyMixin(AccessMixin):
                     "answers": [{"position": r.position, "item": r.item_id,
                                  "answer": r.answer, "right": bool(r.score),
                                  "score": r.score, "time_ms": r.time_ms,
-                                 "answered_at": _iso(r.answered_at)} for r in answers]})
+                                 "answered_at": _iso(r.answered_at)} for r in answers],
+                    "tasks": self._export_tasks(db, run.id)})
             notes = [{"created_at": _iso(at), "teacher": who, "text": text}
                      for at, who, text in db.execute(
                          select(Note.created_at, Teacher.username, Note.text)
@@ -138,6 +142,24 @@ class PrivacyMixin(AccessMixin):
         return {"format": EXPORT_FORMAT, "exported_at": _iso(self.clock()),
                 "exported_by": actor.username, "participant": record, "tests": tests,
                 "notes": notes, "audit": audit}
+
+    @staticmethod
+    def _export_tasks(db: Session, session_id: int) -> list[dict[str, Any]]:
+        """A test's speaking and writing answers (issue 16) with their ratings; a
+        recording as base64 (the person's own voice is theirs to take)."""
+        out = []
+        for a in db.scalars(select(RatedAnswer).where(RatedAnswer.session_id == session_id)
+                            .order_by(RatedAnswer.position)):
+            ratings = db.scalars(select(Rating.score).where(Rating.answer_id == a.id)
+                                 .order_by(Rating.round)).all()
+            out.append({"position": a.position, "item": a.item_id, "skill": a.skill,
+                        "skipped": a.skipped, "text": a.text, "seconds": a.seconds,
+                        "audio_format": a.audio_format,
+                        "audio_base64": (base64.b64encode(a.audio).decode()
+                                         if a.audio is not None else None),
+                        "score": a.score, "ratings": list(ratings),
+                        "answered_at": _iso(a.answered_at)})
+        return out
 
     def erase_participant(self, actor: TeacherContext, participant_id: int,
                           reason: str = "") -> None:
@@ -196,6 +218,9 @@ class PrivacyMixin(AccessMixin):
 
     def _delete_participant(self, db: Session, p: Participant) -> None:
         runs = select(TestRun.id).where(TestRun.participant_id == p.id)
+        answers = select(RatedAnswer.id).where(RatedAnswer.session_id.in_(runs))
+        db.execute(delete(Rating).where(Rating.answer_id.in_(answers)))
+        db.execute(delete(RatedAnswer).where(RatedAnswer.session_id.in_(runs)))
         db.execute(delete(Response).where(Response.session_id.in_(runs)))
         db.execute(delete(Estimate).where(Estimate.session_id.in_(runs)))
         db.execute(delete(TestRun).where(TestRun.participant_id == p.id))
@@ -207,8 +232,15 @@ class PrivacyMixin(AccessMixin):
 
     def _anonymise(self, db: Session, p: Participant, now: dt.datetime) -> None:
         """Keep the answers and results (item calibration, the programme's statistics)
-        with the track and first language; drop everything that points at the person."""
+        with the track and first language; drop everything that points at the person:
+        a recording is the person's voice and a written answer may name them, so both
+        go (the scores and ratings stay), and so do the raters' comments."""
         db.execute(delete(Note).where(Note.participant_id == p.id))
+        runs = select(TestRun.id).where(TestRun.participant_id == p.id)
+        answers = select(RatedAnswer.id).where(RatedAnswer.session_id.in_(runs))
+        db.execute(update(Rating).where(Rating.answer_id.in_(answers)).values(comment=None))
+        db.execute(update(RatedAnswer).where(RatedAnswer.session_id.in_(runs)).values(
+            audio=None, text=None, media_deleted_at=now))
         forget_devices(db, "participant", p.id)
         self._scrub_audit(db, p.id)
         p.pseudonym = f"anon-{secrets.token_hex(6)}"
