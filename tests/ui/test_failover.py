@@ -182,7 +182,7 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
     login()
     while not page.query_selector(".la-end"):
         if page.query_selector("text=Trykk på sola."):
-            page.click("button:has-text('2')")
+            page.click(".la-pic-sol.la-big")  # the practice: tap the sun
             page.click("button.mod-primary")
             continue
         if killed.is_set() and not reloaded:
