@@ -68,7 +68,10 @@ def open_page(site):
     page.wait_for_selector(".la-code input")
     page.fill(".la-code input", site["person"].code)
     page.click("button.mod-primary")
-    page.wait_for_selector(".la-recorder, .la-writing, .la-end", timeout=90_000)
+    page.wait_for_selector(".la-privacy, .la-recorder, .la-writing, .la-end", timeout=90_000)
+    if page.query_selector(".la-privacy"):  # the privacy notice at the first login (issue 19)
+        page.click("button.mod-primary")
+        page.wait_for_selector(".la-recorder, .la-writing, .la-end", timeout=90_000)
     return page
 
 
