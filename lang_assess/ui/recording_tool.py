@@ -140,6 +140,6 @@ class RecordingTool:
         except ValueError as exc:
             self.message.value = f"<p class='la-message'>{html.escape(str(exc))}</p>"
             return
+        self._refresh()  # the counts first: "saved" is shown once they are current
         self.message.value = (f"<p class='la-rec-saved' data-file='{html.escape(path.name)}'>"
                               f"{html.escape(self.t('rec_saved'))}</p>")
-        self._refresh()
