@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 
 def build_database(folder: Path, participants: int, weeks: int):
-    """``folder/lang_assess.sqlite`` with one teacher ("t", "password1") and one cohort of
+    """``folder/lang_assess.sqlite`` with one teacher ("t", "lærer-passord-1") and one cohort of
     ``participants`` × ``weeks`` finished tests; returns the service on it."""
     from lang_assess.bank.loader import load_bank
     from lang_assess.programme.rules import load_config
@@ -48,8 +48,8 @@ def build_database(folder: Path, participants: int, weeks: int):
     svc = Service(engine, bank, load_config(),
                   clock=lambda: dt.datetime(2026, 11, 22, 8, tzinfo=dt.UTC))
     org = svc.create_organisation("Big")
-    svc.create_teacher(org, "t", "password1")
-    teacher = svc.login_teacher("t", "password1")
+    svc.create_teacher(org, "t", "lærer-passord-1")
+    teacher = svc.login_teacher("t", "lærer-passord-1")
     cid = svc.create_cohort(teacher, "Big intake", intake)
     with session_factory(engine).begin() as db:
         cohort = db.get(Cohort, cid)
@@ -84,7 +84,7 @@ def main(participants: int = 500, weeks: int = 30) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         svc, engine = build_database(Path(tmp), participants, weeks)
         dash = TeacherDashboard(svc, "nb")
-        dash.user.value, dash.password.value = "t", "password1"
+        dash.user.value, dash.password.value = "t", "lærer-passord-1"
         times = []
         for _ in range(3):
             t0 = time.perf_counter()
@@ -116,7 +116,7 @@ def in_browser(data: Path, runs: int = 3) -> list[float]:
                 page.wait_for_selector("text=Logg inn", timeout=120_000)
                 fields = page.query_selector_all("input")
                 fields[0].fill("t")
-                fields[1].fill("password1")
+                fields[1].fill("lærer-passord-1")
                 t0 = time.perf_counter()
                 page.click("button.mod-primary")
                 page.wait_for_selector(".la-cohort-table", timeout=60_000)

@@ -48,7 +48,7 @@ def participant(client, code: str, seconds: float, seed: int, out: dict) -> None
     try:
         out["first_item_s"], over = timed(
             client, f'app.choose_language("ar"); app.code_box.value = "{code}"; '
-                    'app.practice("sol"); app.show_item()')
+                    'app.accept_privacy(); app.practice("sol"); app.show_item()')
         end = time.monotonic() + seconds
         while not over and time.monotonic() < end:
             time.sleep(rng.uniform(1.0, 3.0))

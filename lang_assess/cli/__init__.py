@@ -9,6 +9,7 @@ ends with one line on stderr and exit status 2, never a traceback.
 - :mod:`~lang_assess.cli.bank` — ``bank validate | check-items | report | export-params |
   expert-params | export-qti | import-qti | publish | rollback | versions | make-audio``
 - :mod:`~lang_assess.cli.programme` — ``demo-data``, ``serve``
+- :mod:`~lang_assess.cli.admin` — ``admin init``, ``backup``, ``restore``, ``retention run``
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from lang_assess import __version__
-from lang_assess.cli import bank, calibrate, programme, simulate
+from lang_assess.cli import admin, bank, calibrate, programme, simulate
 from lang_assess.errors import LangAssessError
 
 EXIT_BAD_INPUT = 2
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"lang-assess {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (simulate, calibrate, bank, programme):
+    for group in (simulate, calibrate, bank, programme, admin):
         group.register(sub)
     return parser
 

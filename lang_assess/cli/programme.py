@@ -27,6 +27,9 @@ def register(sub: Any) -> None:
                      help="preheated kernels per participant server (a class starts together)")
     srv.add_argument("--pages", default="dashboards",
                      help="folder of the page notebooks (participant.ipynb, teacher.ipynb)")
+    srv.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
+                     help="a reverse proxy whose X-Forwarded-For/-Proto are believed "
+                          "(repeat for several; docs/ui/serving.md)")
     srv.add_argument("--instances", type=int, default=1,
                      help="participant page servers; more than one runs behind nginx")
     srv.add_argument("--db", help="database URL for every server (default: the settings')")
@@ -114,7 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
     servers = ProcessSet(pages=Path(args.pages).resolve(), state_dir=data / "serve", env=env,
                          port=args.port, instances=args.instances, pool_size=args.pool_size,
                          listen=args.listen, cookie_secure=args.secure_cookies,
-                         only=args.only,
+                         only=args.only, trusted_proxies=tuple(args.trusted_proxy),
                          log=lambda msg: print(f"serve: {msg}", file=sys.stderr, flush=True))
     host = "127.0.0.1" if args.listen in ("0.0.0.0", "::") else args.listen
     print("participant test page:")

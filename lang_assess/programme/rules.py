@@ -52,9 +52,19 @@ class ProgrammeConfig:
     reliable_change_z: float = 1.645
     stalled_z: float = 0.0
     missed_after_days: int = 9
-    max_failed_logins: int = 5
-    lockout_minutes: int = 10
+    page_max_failures: int = 5
+    client_max_failures: int = 30
+    client_window_minutes: int = 60
+    pair_max_failures: int = 5
+    pair_window_minutes: int = 1440
+    pause_failures: int = 20
+    pause_clients: int = 3
+    pause_window_minutes: int = 1440
+    session_idle_minutes: int = 30
+    session_max_hours: int = 12
     show_level_to_participant: bool = False
+    retention_days: int = 365
+    retention_action: str = "anonymise"
     double_rate_share: float = 0.25
     recording_retention_days: int = 180
     recording_max_seconds: float = 180.0
@@ -63,13 +73,15 @@ class ProgrammeConfig:
 
     @classmethod
     def from_file(cls, path: str | Path) -> ProgrammeConfig:
-        """Read a programme.yaml (sections tracks, weekly, flags, access)."""
+        """Read a programme.yaml (sections tracks, weekly, flags, access, privacy)."""
         raw: dict[str, Any] = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         flat = {k: v for section in raw.values() if isinstance(section, dict)
                 for k, v in section.items()}
         unknown = set(flat) - set(cls.__dataclass_fields__)
         if unknown:
             raise ValueError(f"{path}: unknown setting(s) {sorted(unknown)}")
+        if flat.get("retention_action", "anonymise") not in ("anonymise", "delete"):
+            raise ValueError(f"{path}: retention_action must be 'anonymise' or 'delete'")
         return cls(**flat)
 
 

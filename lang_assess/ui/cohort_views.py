@@ -107,17 +107,45 @@ def track_median(tests: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFram
     return merged.groupby(["track", "week"])["theta"].median().reset_index()
 
 
+# What a spreadsheet reads as the start of a formula (OWASP's CSV injection list)
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def formula_safe(value: object) -> object:
+    """A text that a spreadsheet would take for a formula gets a leading apostrophe
+    (``=HYPERLINK(…)`` → ``'=HYPERLINK(…)``); numbers and other texts stay as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
 def export_csv(table: pd.DataFrame) -> bytes:
-    """The table as UTF-8 CSV (with BOM, so Excel reads æøå) for case workers."""
-    return table.to_csv(index=False).encode("utf-8-sig")
+    """The table as UTF-8 CSV (with BOM, so Excel reads æøå) for case workers; texts
+    that start like a formula are neutralised (:func:`formula_safe`), headers too."""
+    safe = table.rename(columns=formula_safe).astype(object).map(formula_safe)
+    # CRLF rows (RFC 4180): a text holding a CR is then quoted, so the row stays whole
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8-sig")
 
 
 def export_excel(table: pd.DataFrame, sheet: str = "Cohort") -> bytes:
-    """The table as an .xlsx workbook."""
+    """The table as an .xlsx workbook.  Every text is a text cell, never a formula, and
+    one that starts like a formula is marked quote-prefixed (so Excel keeps it a text
+    even when someone edits the cell); numbers stay numbers."""
+    from openpyxl import load_workbook
+
     buffer = io.BytesIO()
     with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
         table.to_excel(writer, sheet_name=sheet[:31], index=False)
-    return buffer.getvalue()
+    book = load_workbook(io.BytesIO(buffer.getvalue()))
+    for row in book.active.iter_rows():
+        for cell in row:
+            if cell.data_type == "f" or (isinstance(cell.value, str)
+                                         and cell.value.startswith(FORMULA_PREFIXES)):
+                cell.data_type = "s"
+                cell.quotePrefix = True
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 FIGURE_LABELS = {"week": "week", "participants": "participants",

@@ -30,6 +30,11 @@ _NEXT = ("var n=this.nextElementSibling;if(n&&n.tagName==='AUDIO'){n.currentTime
          "if(t){t.currentTime=0;t.play()}}")
 
 
+# every inline handler the speakers use: the pages' CSP admits exactly these
+# (``'unsafe-hashes'``, lang_assess.ui.guard), no other inline script
+INLINE_HANDLERS = (_PLAY, _NEXT)
+
+
 def speaker_html(urls: list[str], label: str, *, lang: str, keys: list[str] | tuple = (),
                  autoplay: bool = False, cls: str = "", then: str = "") -> str:
     """A speaker button playing ``urls`` in order; ``label`` is its accessible name (in
@@ -93,8 +98,8 @@ CSS = """
           box-shadow: 0 0 0 3px #0b57d0; }
 .la-pad { grid-template-columns: repeat(5, 1fr); grid-gap: 6px; width: 100%; }
 .la-pad .la-pic { height: 60px; width: 100%; margin: 0; }
-.la-slots { display: flex; gap: 4px; direction: ltr; }
-.la-slots span { width: 28px; height: 28px; border: 2px dashed #555; border-radius: 6px;
+.la-slots { display: flex; gap: 3px; direction: ltr; }
+.la-slots span { width: 26px; height: 26px; border: 2px dashed #555; border-radius: 6px;
           display: inline-flex; }
 .la-slots span img { width: 100%; height: 100%; }
 .la-pad-row { align-items: center; }

@@ -1,11 +1,15 @@
-"""The participant's test: an ipywidgets application served by Voila (dashboards/participant.ipynb).
+"""The participant's test: an ipywidgets application served by Voila
+(dashboards/participant.ipynb).
 
-Screens: language → access code → instructions and a practice question → the adaptive
-test, one item at a time → end.  Everything the page holds is what is shown: item text,
-pictures and sounds (inline), option labels.  Keys, parameters and other participants'
-data stay in the kernel, behind :class:`~lang_assess.programme.service.Service`; every answer is
-committed by the service before the next item appears, so a reload, a killed kernel or a
-restarted server brings the participant back to the same item after the code.
+Screens: language → access code → the privacy notice (first login only) → instructions
+and a practice question → the adaptive test, one item at a time → end. The code is read
+once and never kept: the field is emptied and closed at login, and the login counts
+against this page's client (address, device, page) in the service's limits. Everything
+the page holds is what is shown: item text, pictures and sounds (inline), option labels.
+Keys, parameters and other participants' data stay in the kernel, behind
+:class:`~lang_assess.programme.service.Service`; every answer is committed by the
+service before the next item appears, so a reload, a killed kernel or a restarted server
+brings the participant back to the same item after the code.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import ipywidgets as widgets
 from lang_assess.bank.interaction_rules import parse_fragment
 from lang_assess.errors import LangAssessError
 from lang_assess.programme.service import (
+    ClientInfo,
     ItemView,
     OptionView,
     ParticipantContext,
@@ -55,10 +60,12 @@ class ParticipantTestApp(ParticipantLogin, TaskScreen):
     """The whole participant page; ``root`` is the widget to display."""
 
     def __init__(self, service: Service, media_root: Path,
-                 recordings: Path | None = None) -> None:
+                 recordings: Path | None = None,
+                 client: Callable[[], ClientInfo] = ClientInfo) -> None:
         self.service = service
         self.media_root = Path(media_root)
         self.recordings = recordings
+        self.client = client  # who loaded this page (lang_assess.ui.page_client)
         self.language = "nb"
         self.who: ParticipantContext | None = None
         self.view: ItemView | None = None
@@ -145,7 +152,7 @@ class ParticipantTestApp(ParticipantLogin, TaskScreen):
         body = markup_html(fragment, self._media, slots)
         return widgets.HTML(f'<div class="{cls}" lang="nb" dir="ltr">{body}</div>')
 
-    # ---- screens (language and login: ParticipantLogin) ------------------------
+    # ---- screens (language, login, privacy notice: ParticipantLogin) ----------------
     def show_intro(self) -> None:
         """Instructions in the participant's language, spoken, then a practice question
         answered by tapping a picture."""
@@ -401,7 +408,8 @@ def make_app() -> ParticipantTestApp:
     shows)."""
     from lang_assess.programme.service import open_service
     from lang_assess.programme.settings import Settings
+    from lang_assess.ui.page_client import client_info
 
     service = open_service()
     return ParticipantTestApp(service, service.bank.root,
-                              Settings.from_env().data_dir / "recordings")
+                              Settings.from_env().data_dir / "recordings", client=client_info)

@@ -1,11 +1,12 @@
 """The picture code: the same access code, written with pictures instead of letters.
 
-An access code is eight symbols of :data:`~lang_assess.programme.service.access.CODE_ALPHABET`
-(25 letters and digits).  Each symbol has one picture (:data:`PICTURES`, in the same
-order), so a code is also a row of eight pictures that a person who cannot read copies
-from the printed sheet by tapping them on a 5 × 5 pad.  Nothing else changes: the same
-secret (25⁸ ≈ 2³⁷ codes, the last four symbols stored as a scrypt hash), the same login
-call and therefore the same lock-out, shown once on the sheet.  The taps travel as widget
+An access code is nine symbols of :data:`~lang_assess.programme.service.access.CODE_ALPHABET`
+(25 letters and digits: a lookup of four, a secret of five).  Each symbol has one picture
+(:data:`PICTURES`, in the same order), so a code is also a row of nine pictures that a
+person who cannot read copies from the printed sheet by tapping them on a 5 × 5 pad.
+Nothing else changes: the same secret (25⁵ ≈ 2²³·² behind the lookup, stored as a scrypt
+hash), the same login call and therefore the same limits per client (docs/privacy.md),
+shown once on the sheet.  The taps travel as widget
 clicks over the page's websocket, never in a URL, so no server or proxy log sees them.
 """
 
@@ -29,7 +30,7 @@ PICTURE = dict(zip(CODE_ALPHABET, PICTURES, strict=True))
 
 
 def code_pictures(code: str) -> list[str]:
-    """The pictures of an access code (``"ACDE-FGHJ"`` → eight picture names)."""
+    """The pictures of an access code (``"ACDE-FGHJK"`` → nine picture names)."""
     canonical = normalise_code(code)
     try:
         return [PICTURE[ch] for ch in canonical]

@@ -11,6 +11,9 @@ hash ring for the same id, so a page and its websocket still meet, on that next 
 its participants reload, enter their code and resume (the service stores every answer
 before the next item).  Per-route upstreams with ``backup`` servers would not do: nginx
 spreads requests over backup servers round-robin, and a page and its websocket could part.
+For the same reason a server's busy page (503, :mod:`lang_assess.ui.guard`'s caps) goes
+to the browser as it is: a page nginx fetched from the next server instead would have its
+kernel there while its websocket is routed to the busy one.
 
 The access log records the path without the query string (``$uri``), and nothing else a
 participant typed.  TLS is terminated by the proxy in production (docs/deployment.md);
@@ -40,7 +43,7 @@ _PROXY = """            proxy_http_version 1.1;
             proxy_set_header X-Real-IP $remote_addr;
             proxy_read_timeout 1h;
             proxy_send_timeout 1h;
-            proxy_next_upstream error timeout http_502 http_503;"""
+            proxy_next_upstream error timeout http_502;"""
 
 
 def nginx_config(

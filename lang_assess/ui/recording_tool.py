@@ -40,6 +40,7 @@ _RECORD = (
     "box.value=f.result;box.dispatchEvent(new Event('input',{bubbles:true}))};"
     "f.readAsDataURL(b)};r.start()})"
     ".catch(function(e){st.dataset.state='error';st.textContent=String(e)})")
+INLINE_HANDLERS = (_RECORD,)  # admitted by the pages' CSP (lang_assess.ui.guard)
 
 
 def save_recording(recordings: Path, code: str, key: str, data_url: str) -> Path:
@@ -139,6 +140,6 @@ class RecordingTool:
         except ValueError as exc:
             self.message.value = f"<p class='la-message'>{html.escape(str(exc))}</p>"
             return
+        self._refresh()  # the counts first: "saved" is shown once they are current
         self.message.value = (f"<p class='la-rec-saved' data-file='{html.escape(path.name)}'>"
                               f"{html.escape(self.t('rec_saved'))}</p>")
-        self._refresh()

@@ -1,44 +1,114 @@
-"""Serving the pages with Voila: one server per audience, nothing but the page exposed.
+"""Serving the pages: one guarded Voila server per audience, nothing but the page exposed.
 
-The participant page runs in its own Voila server in single-notebook mode, so there is no
-file browser, no other notebook and no code: sources stripped, tracebacks off.  Idle
-kernels are culled and a pool of preheated kernels lets a class start together.
+Each page runs in its own server (:mod:`lang_assess.ui.guard`: Voila in single-notebook
+mode, sources stripped, tracebacks off, the pages' CSP-clean template) with its limits
+written out here, one :class:`ServerLimits` per audience, so a deployment with several
+page servers behind a proxy sets every number explicitly.  docs/ui/serving.md has what
+each number costs (memory per kernel, measured) and how to size them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 # the page notebooks, in the folder `lang-assess serve --pages` names (default dashboards/)
 PARTICIPANT_PAGE = "participant.ipynb"
 TEACHER_PAGE = "teacher.ipynb"
+# the pages' Voila template (lang_assess/ui/share/voila/templates/strict): no inline script
+TEMPLATE = "strict"
 
 
-def voila_command(notebook: Path, port: int, *, pool_size: int = 30,
-                  cull_idle_seconds: int = 900, ip: str = "127.0.0.1",
-                  connection_dir: Path | None = None) -> list[str]:
-    """The Voila command line for one page on ``ip``:``port`` (loopback by default; a
-    private address when a proxy on another machine forwards to it).
+@dataclass(frozen=True)
+class ServerLimits:
+    """What one page server allows.
 
-    ``pool_size`` preheated kernels (default 30: a class starts together) absorb the
-    import and bank loading before participants arrive.  The server takes exactly
-    ``port`` or fails (Voila would otherwise move to a nearby port the proxy does not
-    know).  ``connection_dir``: where its kernels' connection files go (so that a
-    supervisor can find a dead server's kernels); default the system's temporary folder.
+    ``pool_size`` preheated kernels wait for page loads (each has imported the app and
+    loaded the bank); at most ``max_kernels`` page kernels are in use,
+    ``max_kernels_per_client`` for one address (a class behind one school router shares
+    an address) and ``max_unconnected_per_client`` of those before their page connects
+    (bare page loads cannot empty the pool); beyond them a page load gets the busy page.
+    A page kernel is culled after ``cull_idle_seconds`` without a message (connected or
+    not), after ``unconnected_seconds`` if its page never connected; pool kernels older
+    than ``pool_max_age_seconds`` are replaced.  Culling runs every
+    ``cull_interval_seconds``.
+    A kernel taken from the pool is replaced ``refill_delay_seconds`` later: starting a
+    kernel takes seconds of CPU, which the page loads of that moment need more.
     """
+
+    pool_size: int
+    max_kernels: int
+    max_kernels_per_client: int
+    cull_idle_seconds: int
+    max_unconnected_per_client: int = 10
+    unconnected_seconds: int = 120
+    pool_max_age_seconds: int = 3600
+    cull_interval_seconds: int = 30
+    refill_delay_seconds: float = 5.0
+
+
+#: Browser extensions a page does not load (Voila loads every installed one otherwise:
+#: plotly's alone is 4.8 MB, which a participant's phone does not need).
+PAGE_EXTENSIONS_OFF = {
+    PARTICIPANT_PAGE: ("jupyterlab-plotly", "jupyterlab_pygments"),
+    TEACHER_PAGE: ("jupyterlab_pygments",),
+}
+
+#: A class of 30 starts together from one school address, with room for reloads and a
+#: second class; about 0.16 GB a kernel (docs/ui/serving.md): ~14 GB at the caps.
+PARTICIPANT_LIMITS = ServerLimits(pool_size=30, max_kernels=60, max_kernels_per_client=40,
+                                  cull_idle_seconds=900)
+#: Teachers: a staff room, a few tabs each; idle kernels go with the session (30 min).
+TEACHER_LIMITS = ServerLimits(pool_size=2, max_kernels=20, max_kernels_per_client=10,
+                              cull_idle_seconds=1800)
+
+
+def voila_command(notebook: Path, port: int, limits: ServerLimits = PARTICIPANT_LIMITS, *,
+                  pool_size: int | None = None, ip: str = "127.0.0.1",
+                  trusted_proxies: Sequence[str] = (), secure_cookies: str = "auto",
+                  connection_dir: Path | None = None) -> list[str]:
+    """The command line of the page server for ``notebook`` on ``ip``:``port`` (loopback
+    by default; a private address when a proxy on another machine forwards to it).
+
+    ``pool_size`` overrides ``limits.pool_size`` (tests run with one).  The server takes
+    exactly ``port`` or fails (Voila would otherwise move to a nearby port the proxy does
+    not know).  ``connection_dir``: where its kernels' connection files go (so that a
+    supervisor can find a dead server's kernels); default the system's temporary folder.
+    ``trusted_proxies``: addresses of reverse proxies whose X-Forwarded-For and
+    X-Forwarded-Proto are believed; ``secure_cookies``: "auto" (Secure when the request
+    came over TLS) or "always".
+    """
+    if pool_size is not None:
+        limits = dataclasses.replace(limits, pool_size=pool_size)
+    proxies = ",".join(f'"{p}"' for p in trusted_proxies)
+    off = PAGE_EXTENSIONS_OFF.get(Path(notebook).name, ())
+    deny = [f"--VoilaConfiguration.extension_denylist={name}" for name in off]
     where = [f"--Voila.connection_dir_root={connection_dir}"] if connection_dir else []
     return [
-        sys.executable, "-m", "voila", str(notebook),
+        sys.executable, "-m", "lang_assess.ui.guard", str(notebook),
         f"--port={port}", "--Voila.port_retries=0", "--no-browser", f"--Voila.ip={ip}",
         *where,
-        "--show_tracebacks=False", "--strip_sources=True",
-        "--preheat_kernel=True", f"--pool_size={pool_size}",
+        "--show_tracebacks=False", "--strip_sources=True", f"--template={TEMPLATE}",
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.allow_theme_override=NO",
+        "--preheat_kernel=True", f"--pool_size={limits.pool_size}",
         # a busy machine can take more than nbclient's 4 s to send a cell's outputs; the
         # page would then render without its widget, for good (seen at load 70)
         "--VoilaExecutor.iopub_timeout=120",
-        f"--MappingKernelManager.cull_idle_timeout={cull_idle_seconds}",
-        "--MappingKernelManager.cull_interval=60",
-        "--MappingKernelManager.cull_connected=False",
+        f"--MappingKernelManager.cull_idle_timeout={limits.cull_idle_seconds}",
+        f"--MappingKernelManager.cull_interval={limits.cull_interval_seconds}",
+        "--MappingKernelManager.cull_connected=True",
         "--VoilaConfiguration.file_allowlist=[]",
+        f"--GuardedVoila.max_kernels={limits.max_kernels}",
+        f"--GuardedVoila.max_kernels_per_client={limits.max_kernels_per_client}",
+        f"--GuardedVoila.max_unconnected_per_client={limits.max_unconnected_per_client}",
+        f"--GuardedVoila.unconnected_seconds={limits.unconnected_seconds}",
+        f"--GuardedVoila.pool_max_age={limits.pool_max_age_seconds}",
+        f"--VoilaKernelManager.fill_delay={limits.refill_delay_seconds}",
+        f"--GuardedVoila.trusted_proxies=[{proxies}]",
+        f"--GuardedVoila.secure_cookies={secure_cookies}",
+        *deny,
     ]

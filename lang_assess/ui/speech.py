@@ -30,8 +30,12 @@ AUDIO = HERE / "audio"
 VOICES = {"nb": "nb", "en": "en-gb", "ar": "ar", "prs": "fa", "uk": "uk", "ti": "am",
           "so": "om"}
 STAND_IN = {"ti": "am", "so": "om"}
-# values spoken for placeholders: the programme's default lock-out; every CEFR label
+# values spoken for placeholders: the programme's default lock-out; every CEFR label;
+# the privacy notice's default retention (365 days) and the pilot's organisation (the
+# notice names the organisation; another one records its own: recordings win)
 LOCKOUT_SPOKEN = 10
+RETENTION_MONTHS_SPOKEN = 12
+ORGANISATION_SPOKEN = "Kristiansand kommune"
 LEVELS = ("preA1", "A1", "A2", "B1", "B2", "C1")
 # shown, not spoken: the progress bar says where one is; "Question 7" read aloud before
 # every item would only delay the instruction
@@ -61,6 +65,8 @@ def spoken_text(code: str, key: str) -> str:
         return cat.text("end.level", level=key.rsplit(".", 1)[1].replace("preA1", "pre A1"))
     if key == "login.rate_limited":
         return cat.text(key, minutes=LOCKOUT_SPOKEN)
+    if key == "privacy.text":
+        return cat.text(key, months=RETENTION_MONTHS_SPOKEN, organisation=ORGANISATION_SPOKEN)
     return cat.text(key)
 
 

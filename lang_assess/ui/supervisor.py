@@ -1,13 +1,15 @@
 """The page servers as one process set: start, watch, stop cleanly on SIGTERM.
 
 ``lang-assess serve`` runs the participant page in one Voila server and the teachers'
-page in another; with ``--instances N`` it runs N participant servers and the teachers'
-server on loopback behind nginx (:mod:`lang_assess.ui.proxy`).  A supervisor (systemd, a
-container runtime, Ctrl-C) stops the whole set with one SIGTERM or SIGINT: the proxy
-first, then every server, then any kernel left behind.  Kernels are launched through
-:mod:`lang_assess.ui.kernel` and die with their server; a server that dies on its own has
-its leftover kernels swept (found by the server's own runtime folder in their command
-line) and the set goes on with the others, which the proxy fails over to.
+page in another, each a guarded page server (:mod:`lang_assess.ui.guard`, its limits from
+:mod:`lang_assess.ui.serve`); with ``--instances N`` it runs N participant servers and the
+teachers' server on loopback behind nginx (:mod:`lang_assess.ui.proxy`), which they trust
+for the client's address (their per-client limits count browsers, not the proxy).
+A supervisor (systemd, a container runtime, Ctrl-C) stops the whole set with one SIGTERM
+or SIGINT: the proxy first, then every server, then any kernel left behind. Kernels are
+launched through :mod:`lang_assess.ui.kernel` and die with their server; a server that
+dies on its own has its leftover kernels swept (found by the server's own runtime folder
+in their command line) and the set goes on with the others, which the proxy fails over to.
 """
 
 from __future__ import annotations
@@ -25,7 +27,13 @@ from pathlib import Path
 
 from lang_assess.ui.kernel import die_with_parent, install_kernelspec
 from lang_assess.ui.proxy import nginx_config
-from lang_assess.ui.serve import PARTICIPANT_PAGE, TEACHER_PAGE, voila_command
+from lang_assess.ui.serve import (
+    PARTICIPANT_LIMITS,
+    PARTICIPANT_PAGE,
+    TEACHER_LIMITS,
+    TEACHER_PAGE,
+    voila_command,
+)
 
 STOP_SECONDS = 20  # how long a server gets to exit after SIGTERM before SIGKILL
 
@@ -65,7 +73,10 @@ class ProcessSet:
     ``port`` is where participants connect and ``port + 1`` teachers; ``instances``
     participant servers; ``env`` the environment every server gets (settings as absolute
     paths, Jupyter folders); ``state_dir`` holds logs, runtime folders and the proxy's
-    configuration.
+    configuration.  ``trusted_proxies``: reverse proxies in front of this set whose
+    X-Forwarded-For/-Proto the servers believe (our own nginx is added when there is
+    one); ``cookie_secure``: every cookie (the proxy's route, the servers' device and
+    xsrf cookies) marked ``Secure`` (behind TLS).
     """
 
     pages: Path
@@ -77,6 +88,7 @@ class ProcessSet:
     listen: str = "127.0.0.1"
     cookie_secure: bool = False
     only: str | None = None  # "participant" or "teachers": one page (a container's job)
+    trusted_proxies: tuple[str, ...] = ()
     log: Callable[[str], None] = print
     children: list[Child] = field(default_factory=list)
     _stopping: bool = False
@@ -85,8 +97,13 @@ class ProcessSet:
         runtime = self.state_dir / "runtime" / name
         runtime.mkdir(parents=True, exist_ok=True)
         env = {**self.env, "JUPYTER_RUNTIME_DIR": str(runtime)}
-        command = voila_command(self.pages / page, port, pool_size=pool, ip=host,
-                                connection_dir=runtime)
+        limits = TEACHER_LIMITS if page == TEACHER_PAGE else PARTICIPANT_LIMITS
+        proxies = tuple(self.trusted_proxies)
+        if self.instances > 1 and "127.0.0.1" not in proxies:
+            proxies += ("127.0.0.1",)  # our nginx
+        command = voila_command(self.pages / page, port, limits, pool_size=pool, ip=host,
+                                connection_dir=runtime, trusted_proxies=proxies,
+                                secure_cookies="always" if self.cookie_secure else "auto")
         child = Child(name, command, env, self.state_dir / "logs" / f"{name}.log", runtime)
         child.port = port
         return child
@@ -102,7 +119,8 @@ class ProcessSet:
         install_kernelspec(Path(self.env["JUPYTER_DATA_DIR"]))
         proxied = self.instances > 1
         pages = [(f"participant-{k + 1}", PARTICIPANT_PAGE, self.pool_size)
-                 for k in range(self.instances)] + [("teachers", TEACHER_PAGE, 2)]
+                 for k in range(self.instances)] + [("teachers", TEACHER_PAGE,
+                                                     TEACHER_LIMITS.pool_size)]
         if self.only is not None:
             if proxied:
                 raise ValueError("one page per process set runs without the proxy")

@@ -5,6 +5,12 @@ lets that teacher see (an admin sees all, with a teacher filter).  Numbers come 
 :mod:`lang_assess.ui.cohort_views`; access codes and answer keys are never shown here.
 A link may name a cohort or a participant (``?cohort=12``, ``?participant=345``); the
 service decides whether the logged-in teacher may see it, never the link.
+
+The login opens a session the service checks on every call; logging out, a closed
+session or an ended one empties the page (every widget closed, so a second client
+attached to this kernel would find nothing).  The password field is emptied as soon as
+it is read, one-time passwords and new codes disappear with their "hide" button.
+Admins also get the administration view (:mod:`lang_assess.ui.admin_panel`).
 """
 
 from __future__ import annotations
@@ -12,14 +18,21 @@ from __future__ import annotations
 import base64
 import html
 import json
-import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 import ipywidgets as widgets
 import pandas as pd
 
-from lang_assess.programme.service import AccessDenied, Intake, Service, TeacherContext
+from lang_assess.programme.service import (
+    AccessDenied,
+    ClientInfo,
+    Intake,
+    Service,
+    TeacherContext,
+)
+from lang_assess.ui.admin_panel import participant_actions, show_admin
 from lang_assess.ui.cohort_views import (
     FIGURE_LABELS,
     STATUS_ACTION,
@@ -43,18 +56,21 @@ from lang_assess.ui.cohort_views import (
 from lang_assess.ui.messages import LANGUAGES, catalogue
 from lang_assess.ui.picture_code import sheet_html
 from lang_assess.ui.rating_views import RatingPanel
+from lang_assess.ui.teacher_login import SessionScreens
 
 COLUMNS = ["pseudonym", "track", "course_level", "level", "reading", "listening", "speaking",
            "writing", "tests", "week", "status"]
 
 
-class TeacherDashboard:
+class TeacherDashboard(SessionScreens):
     """Login, then the overview of one cohort at a time; ``root`` is the widget."""
 
-    def __init__(self, service: Service, language: str = "nb", query: str = "") -> None:
+    def __init__(self, service: Service, language: str = "nb", query: str = "",
+                 client: Callable[[], ClientInfo] = ClientInfo) -> None:
         self.service = service
         self.language = language
         self.query = query  # the page's query string: a link to a cohort or participant
+        self.client = client  # who loaded this page (lang_assess.ui.page_client)
         self.teacher: TeacherContext | None = None
         self.root = widgets.VBox()
         self.root.add_class("la-dashboard")
@@ -64,41 +80,25 @@ class TeacherDashboard:
         """A dashboard label in the chosen UI language (bokmål or English)."""
         return catalogue(self.language, "teacher").text(f"teacher.{key}")
 
-    def show_login(self, message: str = "") -> None:
-        """User name and password."""
-        self.user = widgets.Text(description=self.t("user"), style={"description_width": "8em"})
-        self.password = widgets.Password(description=self.t("password"),
-                                         style={"description_width": "8em"})
-        button = widgets.Button(description=self.t("login"), button_style="primary")
-        button.on_click(lambda _b: self.login())
-        self.language_switch = widgets.ToggleButtons(
-            options=[("Norsk", "nb"), ("English", "en")], value=self.language)
-        self.language_switch.observe(lambda c: self._switch(c["new"]), names="value")
-        self.root.children = (self.language_switch,
-                              widgets.HTML(f"<h1>{self.t('title')}</h1>"), self.user,
-                              self.password, button,
-                              widgets.HTML(f"<p class='la-message'>{html.escape(message)}</p>"))
+    def show_admin(self) -> None:
+        """The administration view (admins): :func:`lang_assess.ui.admin_panel.show_admin`."""
+        show_admin(self)
 
-    def _switch(self, language: str) -> None:
-        self.language = language
-        self.show_login()
-
-    def login(self) -> None:
-        """Check the password; on success show the first cohort."""
-        try:
-            self.teacher = self.service.login_teacher(self.user.value, self.password.value)
-        except AccessDenied:
-            self.show_login(self.t("wrong"))
+    def show_home(self) -> None:
+        """The overview: filters, then the first cohort (or the one a link names)."""
+        if self.teacher is None:
             return
+        self._clear()
         self.cohort_table = self.service.cohorts(self.teacher)
         self.picker = widgets.Dropdown(options=self._cohort_options(""),
                                        description=self.t("cohort"))
-        self.picker.observe(lambda _c: self.show_cohort(self.picker.value), names="value")
+        self.picker.observe(lambda _c: self._run(lambda: self.show_cohort(self.picker.value)),
+                            names="value")
         self.track_filter = widgets.Dropdown(
             options=[(self.t("all"), 0), ("1", 1), ("2", 2), ("3", 3)],
             description=self.t("track"))
-        self.track_filter.observe(lambda _c: self.show_cohort(self.picker.value),
-                                  names="value")
+        self.track_filter.observe(
+            lambda _c: self._run(lambda: self.show_cohort(self.picker.value)), names="value")
         filters: list[widgets.Widget] = [self.picker, self.track_filter]
         if self.teacher.is_admin:  # an admin sees every cohort: narrow by teacher
             self.teacher_filter = widgets.Dropdown(
@@ -106,8 +106,8 @@ class TeacherDashboard:
                                                 sorted(set(self.cohort_table["teacher"])))],
                 description=self.t("teacher"))
             self.teacher_filter.add_class("la-teacher-filter")
-            self.teacher_filter.observe(lambda c: self._filter_teacher(c["new"]),
-                                        names="value")
+            self.teacher_filter.observe(lambda c: self._run(lambda: self._filter_teacher(
+                c["new"])), names="value")
             filters.insert(0, self.teacher_filter)
             recorder = widgets.Button(description=self.t("recordings"))
             recorder.add_class("la-open-recorder")
@@ -118,8 +118,8 @@ class TeacherDashboard:
         rate.add_class("la-open-rating")
         rate.on_click(lambda _b: self.show_rating())
         self.root.children = (widgets.HTML(f"<h1>{html.escape(self.teacher.username)}</h1>"),
-                              widgets.HBox([*filters, rate]), self.body)
-        link = parse_link(self.query)
+                              self._toolbar(), widgets.HBox([*filters, rate]), self.body)
+        link, self.query = parse_link(self.query), ""  # a link is followed once
         if "participant" in link:
             self.show_participant(None, link["participant"])
         elif "cohort" in link:
@@ -147,13 +147,34 @@ class TeacherDashboard:
         before = self.picker.value
         self.picker.options = self._cohort_options(teacher)  # a new value redraws itself
         if not self.picker.options:
-            self.body.children = (widgets.HTML(f"<p>{self.t('nobody')}</p>"),)
+            self._set_body(widgets.HTML(f"<p>{self.t('nobody')}</p>"),)
         elif self.picker.value == before:
             self.show_cohort(self.picker.value)
 
+    def _set_body(self, *children: widgets.Widget) -> None:
+        """Show ``children`` below the filters; the view they replace is closed."""
+        old = self.body.children
+        self.body.children = children
+        keep = set(map(id, children))
+
+        def close(w: widgets.Widget) -> None:
+            if id(w) in keep:
+                return
+            for child in getattr(w, "children", ()):
+                close(child)
+            w.close()
+
+        for w in old:
+            close(w)
+
     def _denied(self) -> None:
-        """What a link to someone else's cohort or participant shows: no data at all."""
-        self.body.children = (widgets.HTML(
+        """What a link to someone else's cohort or participant shows: no data at all
+        (and when the refusal was the session ending: the login)."""
+        if self.teacher is None or not self._session_open():
+            self.teacher = None
+            self.show_login(self.t("session_ended"))
+            return
+        self._set_body(widgets.HTML(
             f"<p class='la-denied'>{html.escape(self.t('denied'))}</p>"),)
 
     def show_cohort(self, cohort_id: int) -> None:
@@ -179,7 +200,7 @@ class TeacherDashboard:
                            ("missed", "missed")):
             b = widgets.Button(description=f"{self.t(label)}: {counts[key]}")
             b.add_class(f"la-count-{key}")
-            b.on_click(lambda _b, k=key: self._people_with(k))
+            self._on(b, lambda k=key: self._people_with(k))
             buttons.append(b)
         chart = plot_widget(level_distribution_figure(
             level_distribution_by_week(tests, self.service.cuts.labels),
@@ -191,12 +212,12 @@ class TeacherDashboard:
             description=self.t("person"))
         open_person = widgets.Button(description=self.t("open"))
         open_person.add_class("la-open-person")
-        open_person.on_click(lambda _b: self.show_participant(cohort_id, person.value))
+        self._on(open_person, lambda: self.show_participant(cohort_id, person.value))
         growth = widgets.HTML(self._growth_html(tests, progress))
         enrol = widgets.Button(description=self.t("enrol"))
         enrol.add_class("la-enrol")
-        enrol.on_click(lambda _b: self.show_enrolment(cohort_id))
-        self.body.children = (widgets.HBox(buttons), self.people,
+        self._on(enrol, lambda: self.show_enrolment(cohort_id))
+        self._set_body(widgets.HBox(buttons), self.people,
                               widgets.HTML(table_html(self.shown_table(progress))),
                               widgets.HTML(self._downloads(progress)),
                               widgets.HTML(f"<h2>{self.t('levels')}</h2>"), chart, growth,
@@ -255,13 +276,13 @@ class TeacherDashboard:
         why = widgets.Text(description=self.t("reason"))
         save = widgets.Button(description="OK")
 
-        def override(_b: object) -> None:
+        def override() -> None:
             if self.teacher is not None and why.value.strip():
                 self.service.override_track(self.teacher, participant_id, track.value,
                                             why.value)
                 self.show_participant(cohort_id, participant_id)
 
-        save.on_click(override)
+        self._on(save, override)
         notes = self.service.notes(self.teacher, participant_id)
         note = widgets.Textarea(placeholder=self.t("note_hint"),
                                 layout=widgets.Layout(width="40em", height="5em"))
@@ -269,24 +290,24 @@ class TeacherDashboard:
         keep = widgets.Button(description=self.t("note_save"))
         keep.add_class("la-note-save")
 
-        def add_note(_b: object) -> None:
+        def add_note() -> None:
             if self.teacher is not None and note.value.strip():
                 self.service.add_note(self.teacher, participant_id, note.value)
                 self.show_participant(cohort_id, participant_id)
 
-        keep.on_click(add_note)
+        self._on(keep, add_note)
         notes_html = "".join(
             f"<li><small>{r.created_at:%Y-%m-%d} · {html.escape(r.teacher)}</small><br>"
             f"{html.escape(r.text)}</li>" for r in notes.itertuples())
         back = widgets.Button(description="←")
-        back.on_click(lambda _b: self.show_cohort(cohort_id))
+        self._on(back, lambda: self.show_cohort(cohort_id))
         report = base64.b64encode(participant_report_html(
             record, history, skills, self.t, levels).encode("utf-8")).decode()
         name = html.escape(record["pseudonym"])
         link = (f"<p><a class='la-report' style='color:#0b57d0;text-decoration:underline' "
                 f"download='{name}.html' "
                 f"href='data:text/html;charset=utf-8;base64,{report}'>{self.t('report')}</a></p>")
-        self.body.children = (
+        self._set_body(
             widgets.HTML(info + link), chart,
             widgets.HTML(f"<h3>{self.t('history')}</h3>"
                          + (self.history_table(history).to_html(
@@ -297,7 +318,7 @@ class TeacherDashboard:
                                           float_format="{:.0%}".format)),
             widgets.HBox([track, why, save]),
             widgets.HTML(f"<h3>{self.t('notes')}</h3><ul class='la-notes'>{notes_html}</ul>"),
-            note, keep, back)
+            note, keep, back, participant_actions(self, participant_id, record))
 
     def show_rating(self) -> None:
         """The speaking and writing answers waiting for this teacher's rating (issue 16)."""
@@ -356,11 +377,11 @@ class TeacherDashboard:
         self.f_higher = widgets.Checkbox(description=self.t("higher"))
         self.pending_list = widgets.HTML()
         add = widgets.Button(description=self.t("add"))
-        add.on_click(lambda _b: self._add_pending())
+        self._on(add, self._add_pending)
         save = widgets.Button(description=self.t("save"), button_style="primary")
         save.add_class("la-save")
-        save.on_click(lambda _b: self._enrol(cohort_id))
-        self.body.children = (widgets.HTML(f"<h2>{self.t('enrol')}</h2>"), self.f_pseudonym,
+        self._on(save, lambda: self._enrol(cohort_id))
+        self._set_body(widgets.HTML(f"<h2>{self.t('enrol')}</h2>"), self.f_pseudonym,
                               self.f_l1, self.f_years, self.f_literate, self.f_higher, add,
                               self.pending_list, save)
 
@@ -384,11 +405,12 @@ class TeacherDashboard:
             f"<td class='la-picture-code'>{sheet_html(e.code)}</td>"
             f"<td>{self.t('track')} {e.track}</td></tr>" for e in enrolled)
         self.pending = []
-        back = widgets.Button(description="←")
-        back.on_click(lambda _b: self.show_cohort(cohort_id))
-        self.body.children = (
+        hide = widgets.Button(description=self.t("hide"))
+        hide.add_class("la-hide-codes")
+        self._on(hide, lambda: self.show_cohort(cohort_id))  # the sheet is closed on leaving
+        self._set_body(
             widgets.HTML(f"<h2>{self.t('codes')}</h2><p><strong>{self.t('once')}</strong></p>"
-                         f"<table class='la-code-sheet'>{rows}</table>"), back)
+                         f"<table class='la-code-sheet'>{rows}</table>"), hide)
 
     def _people_with(self, flag: str) -> None:
         names = self.table.loc[self.table[flag], "pseudonym"].tolist() if len(self.table) else []
@@ -418,26 +440,15 @@ def parse_link(query: str) -> dict[str, int]:
             if (v := values.get(k)) and v[0].isdigit()}
 
 
-def _page_query() -> str:
-    """The query string of the page this kernel serves ("" outside Voila).
-
-    A preheated Voila kernel runs the notebook before anyone asks for the page; this
-    waits (in the pool, unseen) until the request arrives.  Asked later, at login, the
-    same answer took seconds: the websocket to Voila was opened only then."""
-    if os.environ.get("VOILA_KERNEL_ID"):
-        from voila.utils import get_query_string
-
-        return get_query_string() or ""
-    return os.environ.get("QUERY_STRING", "")
-
-
 def make_dashboard() -> TeacherDashboard:
     """The dashboard on the configured database and bank (dashboards/teacher.ipynb)."""
     from lang_assess.programme.service import open_service
+    from lang_assess.ui.page_client import client_info, page_query
 
     service = open_service()  # load before waiting: the pool's head start
     _warm_up()
-    return TeacherDashboard(service, query=_page_query())
+    # a preheated kernel waits here, in the pool, until a page load takes it
+    return TeacherDashboard(service, query=page_query(), client=client_info)
 
 
 def _warm_up() -> None:

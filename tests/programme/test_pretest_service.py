@@ -55,8 +55,8 @@ def test_placement_tests_carry_one_unscored_pretest_item(bank_dir, tmp_path):
     bank = load_bank(bank_dir)
     svc = Service(engine, bank, load_config(), seed=4)
     org = svc.create_organisation("Org")
-    svc.create_teacher(org, "t", "password-1")
-    teacher = svc.login_teacher("t", "password-1")
+    svc.create_teacher(org, "t", "lærer-passord-1")
+    teacher = svc.login_teacher("t", "lærer-passord-1")
     cohort = svc.create_cohort(teacher, "C", dt.date.today())
     people = svc.enrol(teacher, cohort, [Intake(f"P-{k}", "ar") for k in range(6)])
     rng = np.random.default_rng(3)
@@ -75,8 +75,8 @@ def test_placement_tests_carry_one_unscored_pretest_item(bank_dir, tmp_path):
             assert pretest[0].position > 1
             assert all(r.params_version == "v0" for r in rows if r not in pretest)
             assert db.query(Estimate).filter(Estimate.session_id == test.id).count() == 1
-    svc.create_teacher(org, "psy", "password-2", is_admin=True)
-    export = svc.calibration_responses(svc.login_teacher("psy", "password-2"))
+    svc.create_teacher(org, "psy", "psykometri-passord-2", is_admin=True)
+    export = svc.calibration_responses(svc.login_teacher("psy", "psykometri-passord-2"))
     assert set(export.loc[export["params_version"] == PRETEST, "item"]) <= set(NEW)
     assert (export["params_version"] == PRETEST).sum() == len(people)
     engine.dispose()

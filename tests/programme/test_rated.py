@@ -39,9 +39,9 @@ def world(db_url, nb_bank):
     config = dataclasses.replace(load_config(), double_rate_share=1.0)  # every answer twice
     svc = Service(engine, nb_bank, config, clock=clock, seed=11)
     org = svc.create_organisation("Kristiansand kommune")
-    ids = {u: svc.create_teacher(org, u, f"{u}-passord", is_admin=u == "admin")
+    ids = {u: svc.create_teacher(org, u, f"{u}-passord-2026", is_admin=u == "admin")
            for u in ("kari", "ola", "per", "admin")}
-    t = {u: svc.login_teacher(u, f"{u}-passord") for u in ids}
+    t = {u: svc.login_teacher(u, f"{u}-passord-2026") for u in ids}
     cohort = svc.create_cohort(t["kari"], "Inntak september", START.date())
     svc.create_cohort(t["ola"], "Inntak august", START.date())
     person = svc.enrol(t["kari"], cohort, [Intake("KRS-001", "ti", "m", 1995, 9, True)])[0]

@@ -37,8 +37,8 @@ def run_programme(db_url, bank, weeks=3, people=3):
     now = [START]
     svc = Service(engine, bank, load_config(), clock=lambda: now[0], seed=11)
     org = svc.create_organisation("Test")
-    svc.create_teacher(org, "t", "password1")
-    teacher = svc.login_teacher("t", "password1")
+    svc.create_teacher(org, "t", "lærer-passord-1")
+    teacher = svc.login_teacher("t", "lærer-passord-1")
     cohort = svc.create_cohort(teacher, "Inntak", START.date())
     enrolled = svc.enrol(teacher, cohort, [Intake(f"E{i}", "ar") for i in range(people)])
     rng = np.random.default_rng(3)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import psutil
 
-from lang_assess.ui.serve import PARTICIPANT_PAGE, voila_command
+from lang_assess.ui.serve import PARTICIPANT_LIMITS, PARTICIPANT_PAGE, ServerLimits, voila_command
 from support import REPO
 
 CHROMIUM = "/usr/bin/chromium"
@@ -84,16 +84,21 @@ def free_port_pair() -> int:
 
 
 class VoilaServer:
-    """A page (default: the participant's) served by Voila on a free port, with its own
-    data folder."""
+    """A page (default: the participant's) served by the guarded Voila server on a free
+    port, with its own data folder; ``limits`` (pool of one unless they say otherwise)
+    and ``trusted_proxies`` as `lang-assess serve` would pass them."""
 
     def __init__(self, data_dir: Path, port: int | None = None,
                  notebook: Path = PAGES / PARTICIPANT_PAGE,
+                 limits: ServerLimits | None = None,
+                 trusted_proxies: tuple[str, ...] = (),
                  extra_env: dict[str, str] | None = None) -> None:
         self.data_dir = data_dir
         self.extra_env = extra_env or {}
         self.port = port or free_port()
         self.notebook = notebook
+        self.limits = limits
+        self.trusted_proxies = trusted_proxies
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -112,7 +117,10 @@ class VoilaServer:
 
     def start(self) -> VoilaServer:
         log = (self.data_dir / f"voila-{self.port}.log").open("ab")
-        self.proc = subprocess.Popen(voila_command(self.notebook, self.port, pool_size=1),
+        command = voila_command(self.notebook, self.port, self.limits or PARTICIPANT_LIMITS,
+                                pool_size=None if self.limits else 1,
+                                trusted_proxies=self.trusted_proxies)
+        self.proc = subprocess.Popen(command,
                                      env=self.env(), stdout=log, stderr=log,
                                      start_new_session=True)
         deadline = time.monotonic() + 90
@@ -133,9 +141,12 @@ class VoilaServer:
         """The kernel processes this server runs, oldest first."""
         if self.proc is None:
             return []
-        children = psutil.Process(self.proc.pid).children(recursive=True)
-        kernels = [c for c in children if "ipykernel" in " ".join(c.cmdline())]
-        return sorted(kernels, key=lambda k: k.create_time())
+        kernels = []
+        for child in psutil.Process(self.proc.pid).children(recursive=True):
+            with contextlib.suppress(psutil.Error):  # gone or a zombie while we look
+                if "ipykernel" in " ".join(child.cmdline()) and child.status() != "zombie":
+                    kernels.append((child.create_time(), child))
+        return [k for _, k in sorted(kernels, key=lambda pair: pair[0])]
 
     def page_kernels(self) -> list[psutil.Process]:
         """Kernels serving pages: all but the newest, which waits preheated in the pool."""

@@ -7,7 +7,7 @@ import os
 import time
 
 import numpy as np
-from sqlalchemy import func, select, union_all
+from sqlalchemy import func, select
 
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service import Service
@@ -72,13 +72,12 @@ def run_concurrent(url: str, bank, *, participants: int, seconds: float,
         errors += result["errors"]
         latencies += result["lat"]
     engine = make_engine(url)
-    # an answer is a response row, or a rated-answer row for a speaking or writing task
-    answers = union_all(select(Response.session_id, Response.position),
-                        select(RatedAnswer.session_id, RatedAnswer.position)).subquery()
-    with engine.connect() as conn:
-        stored = conn.scalar(select(func.count()).select_from(answers))
-        distinct = conn.scalar(select(func.count()).select_from(
-            select(answers.c.session_id, answers.c.position).distinct().subquery()))
+    stored = distinct = 0
+    with engine.connect() as conn:  # items' answers and speaking/writing tasks' (issue 16)
+        for table in (Response, RatedAnswer):
+            stored += conn.scalar(select(func.count()).select_from(table))
+            distinct += conn.scalar(select(func.count()).select_from(
+                select(table.session_id, table.position).distinct().subquery()))
     engine.dispose()
     lat = np.array(latencies) * 1e3 if latencies else np.zeros(1)
     return {

@@ -17,6 +17,7 @@ import http.cookiejar
 import json
 import re
 import time
+import urllib.error
 import urllib.request
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -36,6 +37,11 @@ _PAGE_LOADS = ThreadPoolExecutor(max_workers=128, thread_name_prefix="page-load"
 
 class PageGone(Exception):
     """The page's server or kernel went away (connection closed)."""
+
+
+class PageBusy(PageGone):
+    """The server answered with its busy page (503: every kernel it may start is in use,
+    or too many pages of this address are still connecting); try again shortly."""
 
 
 class WidgetPage:
@@ -59,6 +65,10 @@ class WidgetPage:
         try:
             html = await asyncio.get_running_loop().run_in_executor(
                 _PAGE_LOADS, lambda: opener.open(self.url, timeout=timeout).read().decode())
+        except urllib.error.HTTPError as exc:
+            if exc.code == 503:
+                raise PageBusy(f"busy page: {exc!r}") from exc
+            raise PageGone(f"page did not load: {exc!r}") from exc
         except (OSError, http.client.HTTPException) as exc:  # a server gone mid-page
             raise PageGone(f"page did not load: {exc!r}") from exc
         match = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', html)

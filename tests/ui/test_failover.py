@@ -27,7 +27,7 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from sqlalchemy import func, select
 from support import needs
 from support.browser import CHROMIUM, chromium, free_port_pair
-from support.widget_client import PageGone, WidgetPage, wait_until_served
+from support.widget_client import PageBusy, PageGone, WidgetPage, wait_until_served
 
 from lang_assess.programme.rules import load_config
 from lang_assess.programme.service import Intake, Service
@@ -48,8 +48,8 @@ def seed(url: str, bank) -> list[str]:
     then = now - dt.timedelta(days=8)
     svc = Service(engine, bank, load_config(), seed=3, clock=lambda: then)
     org = svc.create_organisation("Fail-over")
-    svc.create_teacher(org, "teacher", "password1")
-    teacher = svc.login_teacher("teacher", "password1")
+    svc.create_teacher(org, "teacher", "lærer-passord-1")
+    teacher = svc.login_teacher("teacher", "lærer-passord-1")
     cohort = svc.create_cohort(teacher, "Mandag", then.date())
     people = svc.enrol(teacher, cohort, [Intake(f"fo-{i:03d}", "ar") for i in range(N_PEOPLE)])
     rng = np.random.default_rng(4)
@@ -77,6 +77,7 @@ class Participant:
         self.jar = http.cookiejar.CookieJar()
         self.acknowledged = 0  # answers the page confirmed by showing the next screen
         self.reloads = 0
+        self.busy = 0  # busy pages met (a burst of page loads from one address, issue 19)
         self.kernel_ids: list[str] = []  # the kernel of each page view it opened
         self.done = False
         self.resumed_at: list[tuple[int, int]] = []  # (answers before, position shown)
@@ -87,6 +88,11 @@ class Participant:
                 await self._session(halfway)
                 self.done = True
                 return
+            except PageBusy:  # what the busy page's "try again" link does, after a pause
+                self.busy += 1
+                if self.busy > 200:
+                    raise
+                await asyncio.sleep(3)
             except (PageGone, OSError):
                 self.reloads += 1
                 if self.reloads > 10:
@@ -156,13 +162,21 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
 
     def login() -> None:
         # a page whose server dies while it loads never shows: reload, as a person would
+        shown = ".la-privacy, .la-progress, :text('Trykk på sola.')"
         for _attempt in range(5):
             try:
-                page.goto(base)
+                for _ in range(100):  # the busy page (issue 19's caps): try again shortly
+                    if page.goto(base).status != 503:
+                        break
+                    page.wait_for_timeout(3000)
                 page.click(".la-lang-nb", timeout=120_000)
                 page.fill(".la-code input", code, timeout=60_000)
                 page.click("button.mod-primary", timeout=60_000)
-                page.wait_for_selector(".la-progress, :text('Trykk på sola.')", timeout=120_000)
+                page.wait_for_selector(shown, timeout=120_000)
+                if page.query_selector(".la-privacy"):  # the privacy notice at the first login
+                    page.click("button.mod-primary", timeout=60_000)
+                    page.wait_for_selector(".la-progress, :text('Trykk på sola.')",
+                                           timeout=120_000)
                 return
             except PlaywrightTimeout:
                 continue
@@ -172,7 +186,7 @@ def browser_participant(browser, base: str, code: str, killed: asyncio.Event,
     while not page.query_selector(".la-end"):
         if page.query_selector("text=Trykk på sola."):
             try:
-                page.click(".la-pic-sol", timeout=60_000)  # the picture is the button
+                page.click(".la-pic-sol.la-big", timeout=60_000)  # the picture is the button
                 page.click("button.mod-primary", timeout=60_000)
             except PlaywrightTimeout:  # its server died under the practice: reload
                 reloaded = True

@@ -38,6 +38,9 @@ def test_every_browser_is_routed_by_its_cookie_over_a_consistent_hash(tmp_path):
     assert lines[0] == "hash $route consistent;"  # a page and its websocket meet
     assert [line.split()[1] for line in lines[1:]] == SERVERS
     assert "backup" not in text  # nginx spreads backups round-robin: a page could part
+    # a dead server's requests go on along the ring; a busy page (503) is not passed on,
+    # or the page would come from one server and its websocket go to another
+    assert "proxy_next_upstream error timeout http_502;" in text and "http_503" not in text
     route = re.search(rf"map \$cookie_{ROUTE_COOKIE} \$route \{{\n(.*?)\n    \}}", text,
                       re.S).group(1)
     assert '"~^[0-9a-f]{32}$" $cookie_la_route;' in route  # a known route is kept

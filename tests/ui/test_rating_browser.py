@@ -40,9 +40,9 @@ def site(tmp_path_factory, nb_bank):
     svc = Service(engine, nb_bank, load_config(config), seed=4)
     org = svc.create_organisation("Browser test")
     for user in ("kari", "ola", "admin"):
-        svc.create_teacher(org, user, f"{user}-passord", is_admin=user == "admin")
-    kari = svc.login_teacher("kari", "kari-passord")
-    admin = svc.login_teacher("admin", "admin-passord")
+        svc.create_teacher(org, user, f"{user}-passord-2026", is_admin=user == "admin")
+    kari = svc.login_teacher("kari", "kari-passord-2026")
+    admin = svc.login_teacher("admin", "admin-passord-2026")
     cohort = svc.create_cohort(kari, "Inntak", dt.datetime.now(dt.UTC).date())
     person = svc.enrol(kari, cohort, [Intake("pseudo-R01", "ar", years_schooling=12)])[0]
     with engine.connect() as c:
@@ -70,7 +70,7 @@ def login(page, site, user):
     page.wait_for_selector("text=Logg inn", timeout=90_000)
     fields = page.query_selector_all("input")
     fields[0].fill(user)
-    fields[1].fill(f"{user}-passord")
+    fields[1].fill(f"{user}-passord-2026")
     page.click("button.mod-primary")
     page.wait_for_selector(".la-open-rating", timeout=60_000)
     page.click(".la-open-rating")
@@ -161,7 +161,7 @@ def test_two_teachers_rate_blind_and_the_levels_and_agreement_appear(site):
     page.wait_for_selector("text=Logg inn", timeout=90_000)
     fields = page.query_selector_all("input")
     fields[0].fill("kari")
-    fields[1].fill("kari-passord")
+    fields[1].fill("kari-passord-2026")
     page.click("button.mod-primary")
     page.wait_for_selector("table", timeout=60_000)
     table = page.eval_on_selector_all(

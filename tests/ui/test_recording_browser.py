@@ -44,9 +44,9 @@ def site(tmp_path_factory, nb_bank):
     migrate(engine)
     svc = Service(engine, nb_bank, load_config(), seed=1)
     org = svc.create_organisation("Recording test")
-    svc.create_teacher(org, "admin", "password1", is_admin=True)
-    svc.create_teacher(org, "teacher", "password2")
-    admin = svc.login_teacher("admin", "password1")
+    svc.create_teacher(org, "admin", "lærer-passord-1", is_admin=True)
+    svc.create_teacher(org, "teacher", "lærer-passord-2")
+    admin = svc.login_teacher("admin", "lærer-passord-1")
     svc.create_cohort(admin, "Inntak", dt.date.today())
     engine.dispose()
     wav = data / "voice.wav"
@@ -80,7 +80,7 @@ def playing(page, selector):
 
 def test_a_recorded_instruction_replaces_the_synthetic_one(site):
     page = site["browser"].new_page(viewport={"width": 1280, "height": 800})
-    login(page, site, "admin", "password1")
+    login(page, site, "admin", "lærer-passord-1")
     page.click(".la-open-recorder", timeout=90_000)
     page.wait_for_selector(".la-recorder")
     page.select_option(".la-rec-language select", label="ትግርኛ")
@@ -127,7 +127,7 @@ def test_a_recorded_instruction_replaces_the_synthetic_one(site):
 
 def test_a_teacher_who_is_not_admin_has_no_recording_tool(site):
     page = site["browser"].new_page(viewport={"width": 1280, "height": 800})
-    login(page, site, "teacher", "password2")
+    login(page, site, "teacher", "lærer-passord-2")
     page.wait_for_selector(".widget-dropdown", timeout=90_000)
     assert page.query_selector(".la-open-recorder") is None
     page.close()

@@ -87,7 +87,7 @@ def _role(proc: psutil.Process) -> str:
         return "proxy"
     if "lang_assess.ui.kernel" in cmd or "ipykernel" in cmd:
         return "kernel"
-    return "voila" if "voila" in cmd else "other"
+    return "voila" if "lang_assess.ui.guard" in cmd or "voila" in cmd else "other"
 
 
 def _start_set(tmp_path, instances: int):

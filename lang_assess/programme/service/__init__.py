@@ -2,10 +2,12 @@
 
 It enrols participants, runs their placement and weekly progress tests (every answer is
 committed before the next item is chosen and shown), assigns CEFR levels and tracks, and
-gives teachers their cohorts' progress and flags.  Every call names who is asking (a
-:class:`TeacherContext` or a :class:`ParticipantContext`) and is checked: a participant
-reaches only their own test, a teacher only their own cohorts (an admin: the
-organisation's).
+gives teachers their cohorts' progress and flags, and carries out what an admin and
+data protection need (accounts, new codes, retention, export, erasure).  Every call names
+who is asking (a :class:`TeacherContext` or a :class:`ParticipantContext`) and is
+checked: the context's session first (:func:`~lang_assess.programme.service.access.checked`),
+then a participant reaches only their own test, a teacher only their own cohorts (an
+admin: the organisation's).
 """
 
 from __future__ import annotations
@@ -16,10 +18,15 @@ from lang_assess.programme.service.access import (
     ParticipantContext,
     RateLimited,
     TeacherContext,
+    checked,
     normalise_code,
 )
+from lang_assess.programme.service.admin import AdminMixin
 from lang_assess.programme.service.enrolment import NOTE_MAX, Enrolled, EnrolmentMixin, Intake
 from lang_assess.programme.service.items import ItemView, OptionView, item_view
+from lang_assess.programme.service.limits import ClientInfo
+from lang_assess.programme.service.passwords import PasswordRejected
+from lang_assess.programme.service.privacy import PrivacyMixin, RetentionReport
 from lang_assess.programme.service.rated import RatedMixin, RubricView, ToRate
 from lang_assess.programme.service.rater_figures import RaterFiguresMixin
 from lang_assess.programme.service.reports import ReportsMixin
@@ -31,12 +38,15 @@ __all__ = [
     "NOTE_MAX",
     "PRETEST",
     "AccessDenied",
+    "ClientInfo",
     "Enrolled",
     "Intake",
     "ItemView",
     "OptionView",
     "ParticipantContext",
+    "PasswordRejected",
     "RateLimited",
+    "RetentionReport",
     "RubricView",
     "Service",
     "TeacherContext",
@@ -47,13 +57,17 @@ __all__ = [
 ]
 
 
-class Service(EnrolmentMixin, RunsMixin, RatedMixin, RaterFiguresMixin, ReportsMixin, AccessMixin,
+@checked
+class Service(EnrolmentMixin, RunsMixin, RatedMixin, RaterFiguresMixin, ReportsMixin, AdminMixin,
+              PrivacyMixin, AccessMixin,
               VersionsMixin):
     """Programme operations on one database and one item bank: the front door.
 
     ``Service(engine, bank, config, clock=..., seed=...)``; each part lives in its own
-    module (access, enrolment, runs, rated, rater_figures, reports, versions) and shares
-    the state of :class:`~lang_assess.programme.service.base.ServiceBase`.
+    module (access, enrolment, runs, rated, rater_figures, reports, admin, privacy,
+    versions) and shares the state of
+    :class:`~lang_assess.programme.service.base.ServiceBase`.  Every public method that
+    takes a context checks it first (:func:`checked`).
     """
 
 

@@ -25,7 +25,10 @@ if TYPE_CHECKING:
 class ServiceBase:
     """The state a :class:`~lang_assess.programme.service.Service` holds.
 
-    ``clock`` returns the current time (UTC); tests and the demo pass their own.
+    ``clock`` returns the current time (UTC) of the programme's calendar (weeks since
+    intake, audit entries); tests and the demo pass their own and move it by weeks.
+    ``wall_clock`` is real time for what security counts (login limits, teacher
+    sessions), so a simulated week does not end a session; tests of those pass their own.
     """
 
     def __init__(
@@ -35,12 +38,14 @@ class ServiceBase:
         config: ProgrammeConfig,
         *,
         clock: Callable[[], dt.datetime] = utcnow,
+        wall_clock: Callable[[], dt.datetime] = utcnow,
         seed: int | None = None,
     ) -> None:
         self.engine = engine
         self.bank = bank
         self.config = config
         self.clock = clock
+        self.wall_clock = wall_clock
         self._db = session_factory(engine)
         self._seeds = np.random.default_rng(seed)
         self._designs = {k: bank.design(k) for k in ("placement", "progress")}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,14 +10,8 @@ from sqlalchemy.exc import IntegrityError
 
 from lang_assess.errors import SessionError
 from lang_assess.programme.rules import suggest_track
-from lang_assess.programme.service.access import (
-    CODE_ALPHABET,
-    SECRET_LEN,
-    AccessDenied,
-    AccessMixin,
-    TeacherContext,
-    _hash_secret,
-)
+from lang_assess.programme.service.access import AccessDenied, AccessMixin, TeacherContext
+from lang_assess.programme.service.passwords import hash_secret
 from lang_assess.programme.store.models import Cohort, Note, Participant
 
 NOTE_MAX = 2000
@@ -81,13 +74,12 @@ class EnrolmentMixin(AccessMixin):
                         months, int) or not 0 <= months <= 600):
                     raise ValueError(f"{intake.pseudonym!r}: months in Norway must be a whole "
                                      f"number from 0 to 600, got {months!r}")
-                lookup = self._new_lookup(db)
-                secret = "".join(secrets.choice(CODE_ALPHABET) for _ in range(SECRET_LEN))
+                lookup, secret = self._new_code(db)
                 track = suggest_track(intake.years_schooling, intake.literate_l1,
                                       intake.higher_education, self.config)
                 p = Participant(
                     cohort_id=cohort.id, pseudonym=intake.pseudonym.strip(),
-                    code_lookup=lookup, code_hash=_hash_secret(secret),
+                    code_lookup=lookup, code_hash=hash_secret(secret),
                     language=intake.language, gender=intake.gender,
                     birth_year=intake.birth_year, years_schooling=intake.years_schooling,
                     literate_l1=intake.literate_l1, higher_education=intake.higher_education,

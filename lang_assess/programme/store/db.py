@@ -51,16 +51,48 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the database schema up to date (Alembic ``upgrade head``)."""
+def migrate(engine: Engine, revision: str = "head") -> None:
+    """Bring the database schema up to date (Alembic ``upgrade head``), or up to
+    ``revision``."""
+    _alembic(engine, "upgrade", revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database schema back down to ``revision`` (Alembic ``downgrade``)."""
+    _alembic(engine, "downgrade", revision)
+
+
+def _alembic(engine: Engine, verb: str, revision: str) -> None:
+    """Run an Alembic command in one transaction.
+
+    SQLite changes a column by copying the table, dropping it and renaming the copy; with
+    foreign keys on, dropping a table that other rows refer to fails (deferring the check
+    does not help: SQLite counts the violations at the drop).  So foreign keys are off for
+    the migration (they can only be switched outside a transaction) and checked whole
+    before it commits.
+    """
     from alembic import command
     from alembic.config import Config
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    sqlite = engine.dialect.name == "sqlite"
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                getattr(command, verb)(cfg, revision)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"migration {verb} {revision} would leave rows "
+                                           f"that refer to nothing: {broken[:5]}")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def head_revision() -> str:

@@ -1,7 +1,9 @@
 """The database tables (SQLAlchemy 2), the same on SQLite and PostgreSQL.
 
 No name is stored anywhere: a participant is a pseudonym chosen by the programme, with
-intake data for the track rule.  Access codes and passwords are stored only as hashes.
+intake data for the track rule.  Access codes and passwords are stored only as hashes;
+login attempts keep keyed hashes of what was typed and of the client, never the text
+(docs/privacy.md has the record of processing).
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ class Teacher(Base):
     username: Mapped[str] = mapped_column(String(80), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a disabled account logs in no more and its sessions end at once
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
+    # set when an admin resets the password: the teacher chooses their own first
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class Cohort(Base):
@@ -90,10 +97,14 @@ class Participant(Base):
     # the level of the class the participant is in: set by the placement test, raised
     # when the teacher moves them up; "ready to move up" looks at the cut above it
     course_level: Mapped[str | None] = mapped_column(String(8), nullable=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[dt.datetime | None] = mapped_column(
-        DateTime(timezone=True), nullable=True
-    )
+    # when the privacy notice was shown and acknowledged (first login)
+    privacy_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                                nullable=True)
+    # the day the participant left the programme: retention counts from here
+    left_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    # set when retention anonymised the row (pseudonym and intake data gone)
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                              nullable=True)
     cohort: Mapped[Cohort] = relationship(back_populates="participants")
 
 
@@ -253,3 +264,58 @@ class AuditLog(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class LoginAttempt(Base):
+    """One login try (participant code or teacher password), kept a day for the limits.
+
+    ``subject`` (the code's lookup half or the user name), ``client`` (the address),
+    ``device`` (the browser's cookie) and ``page`` (the page's kernel) are keyed hashes
+    (:class:`ServerKey`), so nothing typed and no address is stored."""
+
+    __tablename__ = "login_attempt"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "participant" | "teacher"
+    subject: Mapped[str] = mapped_column(String(64), index=True)
+    client: Mapped[str] = mapped_column(String(64), index=True)
+    device: Mapped[str] = mapped_column(String(64))
+    page: Mapped[str] = mapped_column(String(64))
+    ok: Mapped[bool] = mapped_column(Boolean)
+
+
+class TrustedDevice(Base):
+    """A browser (keyed hash of its device cookie) that has logged in as someone: it
+    gets in even while strangers' failures pause that person's code or user name."""
+
+    __tablename__ = "trusted_device"
+    __table_args__ = (UniqueConstraint("kind", "subject_id", "device"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "participant" | "teacher"
+    subject_id: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(64))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class TeacherSession(Base):
+    """A teacher's login: checked on every service call, ended by logout, idleness, its
+    age or the account being disabled.  Only a hash of the token is kept."""
+
+    __tablename__ = "teacher_session"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("teacher.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                         nullable=True)
+
+
+class ServerKey(Base):
+    """Random keys the servers share through the database (the key of the keyed hashes
+    in :class:`LoginAttempt` and :class:`TrustedDevice`)."""
+
+    __tablename__ = "server_key"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    value: Mapped[str] = mapped_column(String(128))

@@ -2,7 +2,7 @@
 co-raters of a cohort; the tasks of a test; a level per skill with each result
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-05 09:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0008'
-down_revision = '0005'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
