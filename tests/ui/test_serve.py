@@ -53,9 +53,10 @@ def test_serve_prints_the_url_and_logins_and_hides_the_notebook(tmp_path):
         proc.wait()
 
 
-def test_the_participant_page_imports_no_torch_pyro_or_py_irt(tmp_path):
+def test_the_participant_page_imports_no_torch_py_irt_pandas_or_plotly(tmp_path):
     code = ("import sys, lang_assess.ui.participant_page as t; app = t.make_app(); "
-            "heavy = [m for m in ('torch', 'pyro', 'py_irt') if m in sys.modules]; "
+            "heavy = [m for m in ('torch', 'pyro', 'py_irt', 'pandas', 'plotly', 'openpyxl', "
+            "'scipy') if m in sys.modules]; "
             "print(heavy)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, env={**os.environ, "LANG_ASSESS_DATA": str(tmp_path)})

@@ -4,7 +4,8 @@ or code in the audit."""
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -23,6 +24,9 @@ from lang_assess.programme.service.passwords import (
 )
 from lang_assess.programme.store.models import Teacher, TeacherSession
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 
 def _admin(actor: TeacherContext) -> None:
     if not actor.is_admin:
@@ -36,6 +40,8 @@ class AdminMixin(AccessMixin):
     def teachers(self, actor: TeacherContext) -> pd.DataFrame:
         """The organisation's accounts: id, username, is_admin, disabled,
         must_change_password (admins only)."""
+        import pandas as pd  # teachers' side only: the participant's page never loads it
+
         _admin(actor)
         with self._db() as db:
             rows = db.execute(select(Teacher.id, Teacher.username, Teacher.is_admin,
