@@ -23,8 +23,14 @@ def register(sub: Any) -> None:
     srv = sub.add_parser("serve", help="serve the participant page and the teachers' page")
     srv.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8866")),
                      help="participants connect here, teachers on the next port")
-    srv.add_argument("--pool-size", type=int, default=30,
-                     help="preheated kernels per participant server (a class starts together)")
+    srv.add_argument("--pool-size", type=int,
+                     help="preheated kernels per participant server (default: the memory "
+                          "budget's, or 30: a class starts together)")
+    srv.add_argument("--memory-budget", type=float,
+                     default=os.environ.get("LANG_ASSESS_MEMORY_BUDGET_GB"), metavar="GB",
+                     help="memory for all participant page servers together: sets their "
+                          "pools, kernel caps and culling (docs/deployment.md); default "
+                          "$LANG_ASSESS_MEMORY_BUDGET_GB, else the limits for ~14.5 GB")
     srv.add_argument("--pages", default="dashboards",
                      help="folder of the page notebooks (participant.ipynb, teacher.ipynb)")
     srv.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",
@@ -104,6 +110,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from lang_assess.programme.settings import Settings
     from lang_assess.programme.store.db import make_engine, migrate
+    from lang_assess.ui.serve import PARTICIPANT_LIMITS, participant_limits
     from lang_assess.ui.supervisor import ProcessSet, jupyter_env
 
     if args.instances < 1:
@@ -114,8 +121,11 @@ def _serve(args: argparse.Namespace) -> int:
     data = settings.data_dir
     migrate(make_engine(settings.database_url))
     env = {**os.environ, **jupyter_env(data), **settings.to_env()}
+    limits = (PARTICIPANT_LIMITS if args.memory_budget is None
+              else participant_limits(float(args.memory_budget) * 1024 / args.instances))
     servers = ProcessSet(pages=Path(args.pages).resolve(), state_dir=data / "serve", env=env,
                          port=args.port, instances=args.instances, pool_size=args.pool_size,
+                         participant_limits=limits,
                          listen=args.listen, cookie_secure=args.secure_cookies,
                          only=args.only, trusted_proxies=tuple(args.trusted_proxy),
                          log=lambda msg: print(f"serve: {msg}", file=sys.stderr, flush=True))

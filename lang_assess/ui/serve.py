@@ -61,6 +61,39 @@ PAGE_EXTENSIONS_OFF = {
 #: second class; about 0.16 GB a kernel (docs/ui/serving.md): ~14 GB at the caps.
 PARTICIPANT_LIMITS = ServerLimits(pool_size=30, max_kernels=60, max_kernels_per_client=40,
                                   cull_idle_seconds=900)
+#: One participant page kernel after a whole placement test, and one page server with
+#: its proxy share, in MB of resident memory (benchmarks/bench_deployment.py,
+#: docs/benchmarks.md): what :func:`participant_limits` divides a budget by.
+PARTICIPANT_KERNEL_MB = 160
+PAGE_SERVER_MB = 150
+
+
+def participant_limits(memory_budget_mb: float, *,
+                       kernel_mb: float = PARTICIPANT_KERNEL_MB,
+                       server_mb: float = PAGE_SERVER_MB) -> ServerLimits:
+    """The limits of one participant page server that fit in ``memory_budget_mb`` (MB).
+
+    After the server's own ``server_mb`` the budget holds ``n`` kernels of ``kernel_mb``:
+    a third of them preheated (at most 30, a class starting together), the rest in use
+    (``max_kernels``), two thirds of those for one address.  Fewer kernels are culled
+    sooner: ``cull_idle_seconds`` is 900 at 60 kernels in use or more and shrinks in
+    proportion, never below 300 (a participant reading a passage or recording an answer
+    is idle that long; one culled later reloads and resumes, docs/deployment.md).
+    Raises ``ValueError`` when the budget holds fewer than 3 kernels.
+    """
+    n = int((memory_budget_mb - server_mb) // kernel_mb)
+    if n < 3:
+        raise ValueError(f"a memory budget of {memory_budget_mb:.0f} MB holds {max(n, 0)} "
+                         f"participant kernels of {kernel_mb:.0f} MB after the server's "
+                         f"{server_mb:.0f} MB; at least 3 are needed")
+    pool = min(30, n // 3)
+    in_use = n - pool
+    return ServerLimits(pool_size=pool, max_kernels=in_use,
+                        max_kernels_per_client=max(1, min(40, 2 * in_use // 3)),
+                        max_unconnected_per_client=max(1, min(10, in_use // 6)),
+                        cull_idle_seconds=int(min(900, max(300, 900 * in_use / 60))))
+
+
 #: Teachers: a staff room, a few tabs each; idle kernels go with the session (30 min).
 TEACHER_LIMITS = ServerLimits(pool_size=2, max_kernels=20, max_kernels_per_client=10,
                               cull_idle_seconds=1800)

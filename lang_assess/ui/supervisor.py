@@ -32,6 +32,7 @@ from lang_assess.ui.serve import (
     PARTICIPANT_PAGE,
     TEACHER_LIMITS,
     TEACHER_PAGE,
+    ServerLimits,
     voila_command,
 )
 
@@ -71,7 +72,8 @@ class ProcessSet:
     """Page servers (and, with several, the proxy) for one deployment on this machine.
 
     ``port`` is where participants connect and ``port + 1`` teachers; ``instances``
-    participant servers; ``env`` the environment every server gets (settings as absolute
+    participant servers, each with ``participant_limits`` (``pool_size`` overrides its
+    pool); ``env`` the environment every server gets (settings as absolute
     paths, Jupyter folders); ``state_dir`` holds logs, runtime folders and the proxy's
     configuration.  ``trusted_proxies``: reverse proxies in front of this set whose
     X-Forwarded-For/-Proto the servers believe (our own nginx is added when there is
@@ -84,7 +86,8 @@ class ProcessSet:
     env: dict[str, str]
     port: int
     instances: int = 1
-    pool_size: int = 30
+    pool_size: int | None = None  # preheated kernels per participant server (limits')
+    participant_limits: ServerLimits = PARTICIPANT_LIMITS
     listen: str = "127.0.0.1"
     cookie_secure: bool = False
     only: str | None = None  # "participant" or "teachers": one page (a container's job)
@@ -97,7 +100,7 @@ class ProcessSet:
         runtime = self.state_dir / "runtime" / name
         runtime.mkdir(parents=True, exist_ok=True)
         env = {**self.env, "JUPYTER_RUNTIME_DIR": str(runtime)}
-        limits = TEACHER_LIMITS if page == TEACHER_PAGE else PARTICIPANT_LIMITS
+        limits = TEACHER_LIMITS if page == TEACHER_PAGE else self.participant_limits
         proxies = tuple(self.trusted_proxies)
         if self.instances > 1 and "127.0.0.1" not in proxies:
             proxies += ("127.0.0.1",)  # our nginx
