@@ -3,19 +3,23 @@ proxy with 60 participants testing at once (docs/deployment.md, docs/benchmarks.
 
     python benchmarks/bench_deployment.py [--participants 60] [--instances 3]
 
-1. **Kernel memory.**  A participant page server with a pool of 3: RSS and USS of each
-   preheated kernel, and of a kernel after a whole placement test, beside a bare ipykernel.
-2. **CPU per answer.**  The service's ``answer`` in-process on PostgreSQL (CPU seconds of
+1. **CPU per answer.**  The service's ``answer`` in-process on PostgreSQL (CPU seconds of
    this process and of the database server per answer).
-3. **Through the proxy.**  ``lang-assess serve --instances N`` on PostgreSQL; participants
-   (widget protocol over the proxy's websockets) take their weekly test with a think time
-   of 3–8 s before each answer; the time from sending "next" to the next item on screen.
+2. **Through the proxy.**  ``lang-assess serve --instances N`` on PostgreSQL, each
+   server's pool preheated for its share; participants (widget protocol over the proxy's
+   websockets) arrive over ``--arrival`` seconds and take their weekly test with a think
+   time of 3–8 s before each answer; the time from sending "next" to the next item on
+   screen.
+3. **Kernel memory.**  RSS and USS of the set's page kernels (launched as the deployment
+   launches them) preheated, before anyone arrives, and after the tests, beside a bare
+   Python that has imported ipykernel and ipywidgets.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import os
 import platform
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +38,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support.browser import VoilaServer, free_port, free_port_pair  # noqa: E402
+from support.browser import free_port_pair  # noqa: E402
 from support.pg_server import PostgresServer  # noqa: E402
 from support.widget_client import PageBusy, WidgetPage, wait_until_served  # noqa: E402
 
@@ -84,8 +89,12 @@ def _answer(bank, view, rng) -> str:
 
 
 async def take_test(base: str, code: str, think: tuple[float, float], seed: int,
-                    latencies: list[float] | None = None) -> int:
-    """One participant through the widget protocol; returns answers given."""
+                    latencies: list[float] | None = None,
+                    logged_in: Callable[[], Awaitable[None]] | None = None) -> int:
+    """One participant through the widget protocol; returns answers given.
+
+    ``logged_in`` is awaited after the code is entered (everyone starts answering
+    together once every page has its kernel)."""
     rng = np.random.default_rng(seed)
     page = WidgetPage(base)
     for _ in range(100):  # a burst from one address meets the busy page (issue 19): again
@@ -98,6 +107,8 @@ async def take_test(base: str, code: str, think: tuple[float, float], seed: int,
         raise RuntimeError("the page stayed busy for 5 minutes")
     await page.click(page.find("ButtonModel", "la-lang-nb"))
     await page.type_into(page.find("TextModel", "la-code"), code)
+    if logged_in is not None:
+        await logged_in()
     answered = 0
     while "la-end" not in page.text():
         choices = page.buttons("la-choice")
@@ -122,31 +133,37 @@ async def take_test(base: str, code: str, think: tuple[float, float], seed: int,
     return answered
 
 
-def kernel_memory(url: str, bank) -> dict[str, float]:
-    """RSS/USS (MB) of preheated participant kernels, of one after a placement test, and of
-    a bare ipykernel."""
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        code = enrol(url, bank, 1, placed=False)[0]
-        server = VoilaServer(data, port=free_port(), extra_env={"LANG_ASSESS_DB": url})
-        server.start()
-        try:
-            time.sleep(20)  # the pool fills
-            pre = [k.memory_full_info() for k in server.kernels()]
-            asyncio.run(take_test(server.url, code, (0.0, 0.0), 1))
-            time.sleep(2)
-            after = [k.memory_full_info() for k in server.kernels()]
-            used = max(after, key=lambda m: m.rss)
-        finally:
-            server.kill()
-    bare = subprocess.run(
-        [sys.executable, "-c", "import resource, ipykernel.kernelapp, ipywidgets; "
-         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
-        capture_output=True, text=True, check=True)
-    return {"preheated_rss": statistics.mean(m.rss for m in pre) / MB,
-            "preheated_uss": statistics.mean(m.uss for m in pre) / MB,
-            "after_test_rss": used.rss / MB, "after_test_uss": used.uss / MB,
-            "bare_kernel_imports_rss": int(bare.stdout) / 1024}
+def _kernels(proc: subprocess.Popen) -> list[psutil.Process]:
+    """The participant page kernels under a ``lang-assess serve`` process set."""
+    found = []
+    for server in psutil.Process(proc.pid).children():
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if "participant.ipynb" in " ".join(server.cmdline()):
+                found += [k for k in server.children()
+                          if "lang_assess.ui.kernel" in " ".join(k.cmdline())]
+    return found
+
+
+def _memory(kernels: list[psutil.Process]) -> dict[str, float]:
+    """Mean and largest RSS and USS (MB) of ``kernels``."""
+    full = []
+    for k in kernels:
+        with contextlib.suppress(psutil.NoSuchProcess):  # culled or replaced meanwhile
+            full.append(k.memory_full_info())
+    return {"n": len(full), "rss": statistics.mean(m.rss for m in full) / MB,
+            "uss": statistics.mean(m.uss for m in full) / MB,
+            "rss_max": max(m.rss for m in full) / MB, "uss_max": max(m.uss for m in full) / MB}
+
+
+def bare_kernel_rss() -> float:
+    """RSS (MB) of a Python that has imported only ipykernel and ipywidgets (as the page
+    kernels do: no debugpy)."""
+    code = ("import sys; sys.modules['debugpy'] = None; import ipykernel.kernelapp, "
+            "ipykernel.ipkernel, ipywidgets; "
+            "print(open('/proc/self/status').read().split('VmRSS:')[1].split()[0])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return int(out.stdout) / 1024
 
 
 def cpu_per_answer(url: str, bank, n: int = 20) -> dict[str, float]:
@@ -154,8 +171,7 @@ def cpu_per_answer(url: str, bank, n: int = 20) -> dict[str, float]:
     codes = enrol(url, bank, n, placed=False)
     engine = make_engine(url)
     svc = Service(engine, bank, load_config(), seed=5)
-    pg = [p for p in psutil.process_iter(["name"]) if p.info["name"] == "postgres"]
-    pg_before = sum(p.cpu_times().user + p.cpu_times().system for p in pg)
+    pg_before = _postgres_cpu()
     rng, answers = np.random.default_rng(2), 0
     start = time.process_time()
     for code in codes:
@@ -165,72 +181,133 @@ def cpu_per_answer(url: str, bank, n: int = 20) -> dict[str, float]:
             view = _step(svc, who, view, bank, rng)
             answers += 1
     cpu = time.process_time() - start
-    pg_after = sum(p.cpu_times().user + p.cpu_times().system for p in pg if p.is_running())
+    pg_after = _postgres_cpu()  # before dispose: the connection's backend still runs
     engine.dispose()
+    spent = sum(t - pg_before.get(pid, 0.0) for pid, t in pg_after.items())
     return {"answers": answers, "service_ms": 1000 * cpu / answers,
-            "postgres_ms": 1000 * (pg_after - pg_before) / answers}
+            "postgres_ms": 1000 * spent / answers}
 
 
-def through_proxy(url: str, bank, participants: int, instances: int) -> dict[str, float]:
-    """p50/p95/max answer latency (s) and answers/s with ``participants`` at once."""
+def _postgres_cpu() -> dict[int, float]:
+    """CPU seconds (user + system) of each PostgreSQL process now (backends come and go
+    with connections, so they are matched by pid)."""
+    spent = {}
+    for p in psutil.process_iter(["name"]):
+        if p.info["name"] == "postgres":
+            with contextlib.suppress(psutil.Error):
+                t = p.cpu_times()
+                spent[p.pid] = t.user + t.system
+    return spent
+
+
+def through_proxy(url: str, bank, participants: int, instances: int,
+                  arrival_s: float, pool: int) -> dict[str, float]:
+    """Answer latency (s), answers/s and kernel memory with ``participants`` testing at
+    once through the proxy.
+
+    Participants arrive over ``arrival_s`` seconds (pages beyond the pools start their
+    kernels then); once every page has its kernel and the pools are refilled, all of them
+    take their weekly test together: the answers are timed in that steady state, kernel
+    start-up apart (its cost is the page load's, docs/benchmarks.md "Page servers").
+    """
     codes = enrol(url, bank, participants, placed=True)
     port = free_port_pair()
     with tempfile.TemporaryDirectory() as tmp:
         proc = subprocess.Popen(
             [sys.executable, "-m", "lang_assess.cli", "serve", "--port", str(port),
-             "--instances", str(instances), "--pool-size", "4", "--db", url],
+             "--instances", str(instances), "--pool-size", str(pool), "--db", url],
             env={**os.environ, "LANG_ASSESS_DATA": tmp}, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}/"
         try:
             latencies: list[float] = []
+            wait_until_served(base, Path(tmp) / "serve" / "logs", instances)
+            time.sleep(10)  # the teachers' pool and the last refills settle
+            preheated = _memory(_kernels(proc))
+            started: dict[str, float] = {}
 
             async def everyone() -> list[int]:
-                await asyncio.sleep(0)
-                return await asyncio.gather(*(take_test(base, c, (3.0, 8.0), i, latencies)
-                                              for i, c in enumerate(codes)))
+                arrived, go = 0, asyncio.Event()
 
-            wait_until_served(base, Path(tmp) / "serve" / "logs", instances)
-            start = time.perf_counter()
+                async def logged_in() -> None:
+                    nonlocal arrived
+                    arrived += 1
+                    if arrived == participants:
+                        await asyncio.to_thread(_settle, proc, participants + instances * pool)
+                        started["at"] = time.perf_counter()
+                        go.set()
+                    await go.wait()
+
+                async def one(i: int, code: str) -> int:
+                    await asyncio.sleep(arrival_s * i / participants)
+                    return await take_test(base, code, (3.0, 8.0), i, latencies, logged_in)
+
+                return await asyncio.gather(*(one(i, c) for i, c in enumerate(codes)))
+
             answered = asyncio.run(everyone())
-            wall = time.perf_counter() - start
+            wall = time.perf_counter() - started["at"]
+            load = os.getloadavg()[0]
+            used = _memory(_kernels(proc))
+            servers = [c.memory_info().rss / MB for c in psutil.Process(proc.pid).children()
+                       if "participant.ipynb" in " ".join(c.cmdline())]
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=120)
     lat = np.array(latencies)
     return {"answers": int(sum(answered)), "p50": float(np.percentile(lat, 50)),
             "p95": float(np.percentile(lat, 95)), "max": float(lat.max()),
-            "answers_per_s": sum(answered) / wall, "wall_s": wall}
+            "answers_per_s": sum(answered) / wall, "wall_s": wall, "pool": pool,
+            "load": load, "preheated": preheated, "used": used,
+            "server_rss": statistics.mean(servers)}
+
+
+def _settle(proc: subprocess.Popen, kernels: int, timeout: float = 600) -> None:
+    """Wait until the set holds ``kernels`` participant kernels (pools refilled) and the
+    machine's 1-minute load has fallen below 2."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(_kernels(proc)) >= kernels and os.getloadavg()[0] < 2.0:
+            return
+        time.sleep(2)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--participants", type=int, default=60)
     ap.add_argument("--instances", type=int, default=3)
+    ap.add_argument("--arrival", type=float, default=120.0,
+                    help="seconds over which the participants arrive")
+    ap.add_argument("--pool-size", type=int, default=4,
+                    help="preheated kernels per participant server")
     args = ap.parse_args()
     bank = load_bank(REPO / "item_bank" / "nb")
     with PostgresServer() as pg:
-        mem = kernel_memory(pg.create_database("mem"), bank)
         cpu = cpu_per_answer(pg.create_database("cpu"), bank)
-        load = through_proxy(pg.create_database("load"), bank, args.participants,
-                             args.instances)
+        run = through_proxy(pg.create_database("load"), bank, args.participants,
+                            args.instances, args.arrival, args.pool_size)
+    pre, used = run["preheated"], run["used"]
     print(f"## Deployment — {dt.date.today()}, {platform.node() or 'python machine'} "
           f"({os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB; "
-          f"load average at the end {os.getloadavg()[0]:.1f})\n")
-    print("| participant kernel | RSS MB | USS MB |\n| --- | ---: | ---: |")
-    print(f"| preheated (mean of the pool) | {mem['preheated_rss']:.0f} | "
-          f"{mem['preheated_uss']:.0f} |")
-    print(f"| after a whole placement test | {mem['after_test_rss']:.0f} | "
-          f"{mem['after_test_uss']:.0f} |")
-    print(f"| bare ipykernel + ipywidgets (imports only) | {mem['bare_kernel_imports_rss']:.0f}"
-          " | |\n")
+          f"1-min load average at the end of the test {run['load']:.1f})\n")
+    print("| participant page kernel (`lang-assess serve`, PostgreSQL) | kernels | RSS MB "
+          "(mean / max) | USS MB (mean / max) |\n| --- | ---: | ---: | ---: |")
+    for name, m in (("preheated, before anyone arrives", pre),
+                    ("after the participants' tests", used)):
+        print(f"| {name} | {m['n']} | {m['rss']:.0f} / {m['rss_max']:.0f} | "
+              f"{m['uss']:.0f} / {m['uss_max']:.0f} |")
+    print(f"| a bare Python with ipykernel + ipywidgets imported | | {bare_kernel_rss():.0f} "
+          "| |\n")
+    print(f"A participant page server (Voila, without its kernels) after the tests: RSS "
+          f"{run['server_rss']:.0f} MB.\n")
     print(f"CPU per answer ({cpu['answers']} answers, PostgreSQL): service "
           f"{cpu['service_ms']:.1f} ms, database server {cpu['postgres_ms']:.1f} ms.\n")
-    print(f"Through nginx, {args.instances} participant servers, {args.participants} "
-          f"participants at once, think time 3–8 s: {load['answers']} answers in "
-          f"{load['wall_s']:.0f} s ({load['answers_per_s']:.1f}/s); answer → next item "
-          f"p50 {1000 * load['p50']:.0f} ms, p95 {1000 * load['p95']:.0f} ms, max "
-          f"{1000 * load['max']:.0f} ms.")
+    print(f"Through nginx, {args.instances} participant servers (pool {run['pool']} each), "
+          f"{args.participants} participants arriving over {args.arrival:.0f} s, then all "
+          f"answering together, think time 3–8 s: {run['answers']} answers in "
+          f"{run['wall_s']:.0f} s "
+          f"({run['answers_per_s']:.1f}/s); answer → next item p50 "
+          f"{1000 * run['p50']:.0f} ms, p95 {1000 * run['p95']:.0f} ms, max "
+          f"{1000 * run['max']:.0f} ms.")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def register(sub: Any) -> None:
                      default=os.environ.get("LANG_ASSESS_MEMORY_BUDGET_GB"), metavar="GB",
                      help="memory for all participant page servers together: sets their "
                           "pools, kernel caps and culling (docs/deployment.md); default "
-                          "$LANG_ASSESS_MEMORY_BUDGET_GB, else the limits for ~14.5 GB")
+                          "$LANG_ASSESS_MEMORY_BUDGET_GB, else the limits for ~12 GB")
     srv.add_argument("--pages", default="dashboards",
                      help="folder of the page notebooks (participant.ipynb, teacher.ipynb)")
     srv.add_argument("--trusted-proxy", action="append", default=[], metavar="ADDRESS",

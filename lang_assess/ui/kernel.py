@@ -33,7 +33,10 @@ def install_kernelspec(data_dir: Path, python: str = sys.executable) -> Path:
     page server is started with) that launches kernels through this module."""
     spec_dir = Path(data_dir) / "kernels" / "python3"
     spec_dir.mkdir(parents=True, exist_ok=True)
-    spec = {"argv": [python, "-m", "lang_assess.ui.kernel", "-f", "{connection_file}"],
+    # no input history: a page kernel runs one notebook; the history is a SQLite file and
+    # a writer thread per kernel
+    spec = {"argv": [python, "-m", "lang_assess.ui.kernel", "-f", "{connection_file}",
+                     "--HistoryManager.enabled=False"],
             "display_name": "Python 3 (dies with its page server)", "language": "python",
             "metadata": {"debugger": False}}
     (spec_dir / "kernel.json").write_text(json.dumps(spec, indent=1), encoding="utf-8")
@@ -46,6 +49,9 @@ def main() -> None:
     die_with_parent()
     if os.getppid() != parent:  # the server died before the signal was armed
         sys.exit(0)
+    # a page kernel is never debugged (the spec says so, Voila has no debugger); without
+    # this ipykernel imports debugpy anyway: ~8 MB and 130 modules in every kernel
+    sys.modules["debugpy"] = None
     from ipykernel import kernelapp
 
     kernelapp.launch_new_instance()

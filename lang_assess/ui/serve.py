@@ -58,14 +58,15 @@ PAGE_EXTENSIONS_OFF = {
 }
 
 #: A class of 30 starts together from one school address, with room for reloads and a
-#: second class; about 0.16 GB a kernel (docs/ui/serving.md): ~14 GB at the caps.
+#: second class; about 0.13 GB a kernel after a test (docs/benchmarks.md): ~12 GB at the
+#: caps, what ``participant_limits(12_340)`` gives.
 PARTICIPANT_LIMITS = ServerLimits(pool_size=30, max_kernels=60, max_kernels_per_client=40,
                                   cull_idle_seconds=900)
 #: One participant page kernel after a whole placement test, and one page server with
 #: its proxy share, in MB of resident memory (benchmarks/bench_deployment.py,
 #: docs/benchmarks.md): what :func:`participant_limits` divides a budget by.
-PARTICIPANT_KERNEL_MB = 160
-PAGE_SERVER_MB = 150
+PARTICIPANT_KERNEL_MB = 135
+PAGE_SERVER_MB = 190
 
 
 def participant_limits(memory_budget_mb: float, *,
