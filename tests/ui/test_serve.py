@@ -140,3 +140,27 @@ def test_a_killed_server_takes_its_kernels_and_the_proxy_fails_over(tmp_path):
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
+
+
+def test_a_page_kernel_runs_without_debugpy_or_input_history(tmp_path, monkeypatch):
+    from jupyter_client.manager import start_new_kernel
+
+    from lang_assess.ui.kernel import install_kernelspec
+
+    install_kernelspec(tmp_path)
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+    km, kc = start_new_kernel(kernel_name="python3", startup_timeout=120)
+    try:
+        kc.execute("import sys; print('debugpy' in sys.modules and sys.modules['debugpy'] "
+                   "is not None, get_ipython().history_manager.enabled)")
+        out = ""
+        while True:
+            msg = kc.get_iopub_msg(timeout=60)
+            if msg["msg_type"] == "stream":
+                out += msg["content"]["text"]
+            if msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+                break
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    assert out.split() == ["False", "False"]
