@@ -269,6 +269,9 @@ def _settle(proc: subprocess.Popen, kernels: int, timeout: float = 600) -> None:
         if len(_kernels(proc)) >= kernels and os.getloadavg()[0] < 2.0:
             return
         time.sleep(2)
+    print(f"warning: not settled after {timeout:.0f} s ({len(_kernels(proc))} kernels, load "
+          f"{os.getloadavg()[0]:.1f}): the timed part starts on a busy machine",
+          file=sys.stderr, flush=True)
 
 
 def main() -> None:

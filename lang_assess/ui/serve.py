@@ -57,11 +57,6 @@ PAGE_EXTENSIONS_OFF = {
     TEACHER_PAGE: ("jupyterlab_pygments",),
 }
 
-#: A class of 30 starts together from one school address, with room for reloads and a
-#: second class; about 0.13 GB a kernel after a test (docs/benchmarks.md): ~12 GB at the
-#: caps, what ``participant_limits(12_340)`` gives.
-PARTICIPANT_LIMITS = ServerLimits(pool_size=30, max_kernels=60, max_kernels_per_client=40,
-                                  cull_idle_seconds=900)
 #: One participant page kernel after a whole placement test, and one page server with
 #: its proxy share, in MB of resident memory (benchmarks/bench_deployment.py,
 #: docs/benchmarks.md): what :func:`participant_limits` divides a budget by.
@@ -95,6 +90,10 @@ def participant_limits(memory_budget_mb: float, *,
                         cull_idle_seconds=int(min(900, max(300, 900 * in_use / 60))))
 
 
+#: Without a budget: what ~12 GB buys, a pool of 30 (a class starting together from one
+#: school address), 60 pages in use (room for reloads and a second class), 40 per address.
+DEFAULT_BUDGET_MB = 12_340
+PARTICIPANT_LIMITS = participant_limits(DEFAULT_BUDGET_MB)
 #: Teachers: a staff room, a few tabs each; idle kernels go with the session (30 min).
 TEACHER_LIMITS = ServerLimits(pool_size=2, max_kernels=20, max_kernels_per_client=10,
                               cull_idle_seconds=1800)

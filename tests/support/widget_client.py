@@ -73,7 +73,7 @@ class WidgetPage:
             raise PageGone(f"page did not load: {exc!r}") from exc
         match = re.search(r'"kernelId":\s*"([0-9a-f-]+)"', html)
         if not match:
-            # a page whose kernel start outlived the proxy's read timeout ends mid-stream
+            # a page cut off mid-stream (its server or the proxy gave up on it)
             raise PageGone(f"no kernel id in the page ({len(html)} characters)")
         self.kernel_id = match.group(1)
         cookies = "; ".join(f"{c.name}={c.value}" for c in self.jar)
