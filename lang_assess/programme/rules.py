@@ -19,7 +19,7 @@ from numpy.typing import ArrayLike
 
 from lang_assess.engine.levels import CutScores
 from lang_assess.engine.special import normal_cdf
-from lang_assess.programme.growth import GrowthPrior, Trend
+from lang_assess.programme.growth import GrowthPrior, Trend, measurement, own_growth
 from lang_assess.programme.settings import PACKAGED_CONFIG
 
 
@@ -46,9 +46,9 @@ class ProgrammeConfig:
     growth_drift_sd: float = 0.005
     growth_min_learners: int = 20
     growth_min_tests: int = 6
-    ready_probability: float = 0.80
-    ready_consecutive: int = 2
-    stalled_weeks: int = 4
+    ready_probability: float = 0.94
+    ready_consecutive: int = 1
+    stalled_weeks: int = 6
     reliable_change_z: float = 1.645
     stalled_z: float = 0.0
     missed_after_days: int = 9
@@ -208,15 +208,60 @@ def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now:
 
 @dataclass(frozen=True)
 class Flags:
-    """What a teacher acts on for one participant this week."""
+    """What a teacher acts on for one participant this week, and why.
+
+    ``p_above``: P(θ above the cut over the course level) after the latest test (None
+    without a course level or at the top level); ``growth``/``growth_se``: the growth the
+    weekly tests' own answers show over the stalled window (logits a week, None before
+    the window is full) — the numbers behind each flag and behind its absence.
+    """
 
     ready_to_move_up: bool
     stalled: bool
     missed: bool
+    p_above: float | None = None
+    growth: float | None = None
+    growth_se: float | None = None
+
+
+Test = tuple[int, float, float] | tuple[int, float, float, float | None, float | None]
+
+
+def window_growth(history: list[Test], config: ProgrammeConfig
+                  ) -> tuple[float, float] | tuple[None, None]:
+    """Growth (logits a week) and its SE from the tests of the last ``stalled_weeks``
+    weeks, each test's own measurement only (its answers without the prior it started
+    from, :func:`~lang_assess.programme.growth.measurement`), so the trend a test started
+    from cannot carry a stalled learner upwards.
+
+    ``history`` = [(week, θ̂, SE[, prior mean, prior SD])] in week order (logits); a test
+    without its prior counts as its posterior.  (None, None) until the history spans the
+    window with at least three informative tests.
+    """
+    if not history:
+        return None, None
+    last = history[-1][0]
+    if last - history[0][0] < config.stalled_weeks:
+        return None, None
+    recent = [h for h in history if last - h[0] <= config.stalled_weeks]
+    weeks = np.array([h[0] for h in recent], dtype=float)
+    theta = np.array([h[1] for h in recent], dtype=float)
+    se = np.array([h[2] for h in recent], dtype=float)
+    known = np.array([len(h) > 3 and h[3] is not None for h in recent])
+    mean = np.array([h[3] if k else 0.0 for h, k in zip(recent, known, strict=True)], float)
+    sd = np.array([h[4] if k else 1.0 for h, k in zip(recent, known, strict=True)], float)
+    y, r = measurement(theta, se, mean, sd)
+    y, r = np.where(known, y, theta), np.where(known, r, se**2)
+    if np.sum(np.isfinite(r)) < 3:
+        return None, None
+    slope, var = own_growth(weeks[None, :], y[None, :], r[None, :])
+    if not np.isfinite(slope[0]):
+        return None, None
+    return float(slope[0]), float(np.sqrt(var[0]))
 
 
 def participant_flags(
-    history: list[tuple[int, float, float]],
+    history: list[Test],
     cuts: CutScores,
     config: ProgrammeConfig,
     *,
@@ -224,29 +269,28 @@ def participant_flags(
     current_week: int,
     days_since_last_test: int | None,
 ) -> Flags:
-    """Flags from finished tests ``history`` = [(week, θ̂, SE)] in week order.
+    """Flags from finished tests ``history`` = [(week, θ̂, SE[, prior mean, prior SD])]
+    in week order (logits; the prior the test started from, when known).
 
     Ready to move up: P(θ above the cut over the participant's ``course_level``) ≥
-    ready_probability in the last ``ready_consecutive`` tests, in consecutive weeks.
-    Stalled: the latest test is at least ``stalled_weeks`` after an earlier one, and the
-    growth since then is not above ``stalled_z`` standard errors (docs/programme/programme.md says
-    why the default is 0 and not the reliable-change 1.645).  Missed: no test for
-    ``missed_after_days`` days.
+    ready_probability in the last ``ready_consecutive`` tests, in consecutive weeks (the
+    weekly posterior carries the tracked trend, so one week may do).  Stalled: the growth
+    the tests' own answers show over the last ``stalled_weeks`` weeks
+    (:func:`window_growth`) is below ``stalled_z`` of its SEs.  Missed: no test for
+    ``missed_after_days`` days.  docs/programme/programme.md has the figures behind the
+    thresholds.
     """
-    ready = False
+    ready, p_above = False, None
     n = config.ready_consecutive
-    if course_level is not None and len(history) >= n:
-        last = history[-n:]
-        consecutive = all(b[0] - a[0] == 1 for a, b in itertools.pairwise(last))
-        ready = consecutive and all(
-            prob_above_next_cut(t, s, cuts, course_level) >= config.ready_probability
-            for _, t, s in last)
-    stalled = False
-    if history:
-        week, theta, se = history[-1]
-        earlier = [h for h in history if week - h[0] >= config.stalled_weeks]
-        if earlier:
-            _, t0, s0 = earlier[-1]
-            stalled = not reliable_growth(t0, s0, theta, se, config, z=config.stalled_z)
+    if course_level is not None and course_level < len(cuts.cuts) and history:
+        p_above = prob_above_next_cut(history[-1][1], history[-1][2], cuts, course_level)
+        if len(history) >= n:
+            last = history[-n:]
+            consecutive = all(b[0] - a[0] == 1 for a, b in itertools.pairwise(last))
+            ready = consecutive and all(
+                prob_above_next_cut(h[1], h[2], cuts, course_level) >= config.ready_probability
+                for h in last)
+    growth, growth_se = window_growth(history, config)
+    stalled = growth is not None and growth < config.stalled_z * growth_se
     missed = days_since_last_test is None or days_since_last_test >= config.missed_after_days
-    return Flags(ready, stalled, missed and current_week > 0)
+    return Flags(ready, stalled, missed and current_week > 0, p_above, growth, growth_se)
