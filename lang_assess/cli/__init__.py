@@ -4,7 +4,8 @@ Each module has ``register(sub)``, which adds its subcommands and sets each one'
 ``handler`` (``set_defaults(handler=...)``); :func:`main` parses and calls it.  Bad input
 ends with one line on stderr and exit status 2, never a traceback.
 
-- :mod:`~lang_assess.cli.simulate` — ``simulate``, ``demo`` (the engine alone)
+- :mod:`~lang_assess.cli.simulate` — ``simulate``, ``demo`` (the engine alone),
+  ``simulate-programme`` (weekly decisions against the term-based baseline)
 - :mod:`~lang_assess.cli.calibrate` — ``calibrate``
 - :mod:`~lang_assess.cli.bank` — ``bank validate | check-items | report | export-params |
   expert-params | export-qti | import-qti | publish | rollback | versions | make-audio``

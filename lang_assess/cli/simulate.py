@@ -52,6 +52,22 @@ def register(sub: Any) -> None:
     sim.add_argument("--json", action="store_true", help="print one JSON object")
     sim.set_defaults(handler=_simulate)
 
+    prog = sub.add_parser(
+        "simulate-programme",
+        help="weekly move-up and stalled decisions against the term-based baseline")
+    prog.add_argument("--bank-dir", required=True, help="an item bank folder (item_bank/nb)")
+    prog.add_argument("--n", type=int, default=400, help="learners (default 400)")
+    prog.add_argument("--weeks", type=int, default=40, help="programme weeks (default 40)")
+    prog.add_argument("--respond-with", help="CSV item,a,b[,c] the answers are drawn from "
+                      "(default: the parameters the tests score with)")
+    prog.add_argument("--max-items", type=int, help="weekly test length at most (default: "
+                      "the bank's progress design)")
+    prog.add_argument("--current", action="store_true",
+                      help="also run the rule it replaced (P ≥ 0.8 twice, SE-target test)")
+    prog.add_argument("--seed", type=int, default=1)
+    prog.add_argument("--json", action="store_true", help="print one JSON object")
+    prog.set_defaults(handler=_simulate_programme)
+
     demo = sub.add_parser("demo", help="simulate the placement test on a synthetic bank")
     demo.add_argument("--items", type=int, default=500)
     demo.add_argument("--n", type=int, default=2000)
@@ -161,6 +177,32 @@ def _simulate_bank(args: argparse.Namespace) -> int:
     title = (f"{args.design} design of {bank.root}, {bank.params.n_items} items, "
              f"{result.n} simulees")
     return _print(result.summary(), args, title, notes)
+
+
+def _simulate_programme(args: argparse.Namespace) -> int:
+    """``simulate-programme``: docs/programme/programme.md, "Weekly decisions"."""
+    from lang_assess.bank.loader import load_bank
+    from lang_assess.programme.decisions import compare_rules
+    from lang_assess.programme.rules import load_config
+    from lang_assess.programme.settings import Settings
+
+    if args.n < 1 or args.weeks < 2:
+        raise ValueError("--n must be at least 1 and --weeks at least 2")
+    bank = load_bank(args.bank_dir)
+    config = load_config(Settings.from_env().config_file)
+    overrides = {} if args.max_items is None else {"max_items": args.max_items}
+    out = compare_rules(bank, config, n=args.n, weeks=args.weeks, seed=args.seed,
+                        respond=_respond(args.respond_with, bank.params),
+                        current=args.current, **overrides)
+    if args.json:
+        print(json.dumps(out))
+        return 0
+    print(f"Weekly decisions, {args.n} learners over {args.weeks} weeks (seed {args.seed})"
+          + (f", answers drawn from {args.respond_with}" if args.respond_with else ""))
+    for key, value in out.items():
+        print(f"  {key:40s} {value:.3f}" if isinstance(value, float) else
+              f"  {key:40s} {value}")
+    return 0
 
 
 def _run_placement(bank: Any, thetas: np.ndarray, tracks: np.ndarray | None, seed: int,

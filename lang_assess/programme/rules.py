@@ -50,7 +50,7 @@ class ProgrammeConfig:
     ready_consecutive: int = 1
     stalled_weeks: int = 6
     reliable_change_z: float = 1.645
-    stalled_z: float = 0.0
+    stalled_z: float = -0.9
     missed_after_days: int = 9
     page_max_failures: int = 5
     client_max_failures: int = 30
@@ -196,6 +196,14 @@ def prob_above_next_cut(theta: float, se: float, cuts: CutScores, level: int) ->
     if level >= len(cuts.cuts):
         return 0.0
     return float(1.0 - normal_cdf((cuts.cuts[level] - theta) / max(se, 1e-9)))
+
+
+def decision_cut(cuts: CutScores, course_level: int | None) -> float | None:
+    """The cut (logits) a weekly test decides about: the one above the course level
+    (level index); None with no course level or at the top level."""
+    if course_level is None or course_level >= len(cuts.cuts):
+        return None
+    return float(cuts.cuts[course_level])
 
 
 def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now: float,

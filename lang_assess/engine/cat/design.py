@@ -24,6 +24,7 @@ from lang_assess.engine.cat.estimators import (
 from lang_assess.engine.cat.routing import Routing
 from lang_assess.engine.cat.select import (
     ContentBalancing,
+    InformationAtCut,
     ItemSelector,
     MaxInformation,
     PosteriorWeightedInformation,
@@ -33,7 +34,12 @@ from lang_assess.engine.cat.select import (
 )
 from lang_assess.engine.cat.start import FixedStart, Initializer, PriorMeanStart
 from lang_assess.engine.cat.state import PreparedBank, enemy_matrix
-from lang_assess.engine.cat.stop import ClassificationConfidence, StandardErrorTarget, StopRule
+from lang_assess.engine.cat.stop import (
+    ClassificationConfidence,
+    CutDecided,
+    StandardErrorTarget,
+    StopRule,
+)
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
 from lang_assess.errors import BankError
@@ -53,7 +59,7 @@ _COMPONENTS: dict[str, type] = {
         PriorMeanStart, FixedStart, EAPEstimator, MLEEstimator, WLEEstimator, MAPEstimator,
         MaxInformation, PosteriorWeightedInformation, SwitchAfter, ContentBalancing,
         Randomesque, SympsonHetter, ItemSelector, StandardErrorTarget,
-        ClassificationConfidence, StopRule, CutScores, Routing,
+        ClassificationConfidence, StopRule, CutScores, Routing, InformationAtCut, CutDecided,
     )
 }
 
@@ -232,21 +238,34 @@ def progress_design(
     min_items: int = 5,
     max_items: int = 15,
     pretest_items: int = 0,
+    decision_cut: float | None = None,
+    decision_probability: float = 0.94,
 ) -> TestDesign:
     """The short weekly progress test.
 
     Starts from a per-person prior (the learner's trend carried to this week;
-    the caller passes it), so it needs fewer items: stop at SE ≤ 0.40, or once the CEFR
-    level has posterior probability ≥ 0.90 when ``cuts`` are given, after 5 to 15 items
-    (plus ``pretest_items`` unscored pretest items).
+    the caller passes it), so it needs fewer items.  With ``decision_cut`` (logits: the
+    cut above the learner's course level) the test serves the week's decision: items
+    informative at that cut (:class:`InformationAtCut`, after one posterior-weighted
+    item), stopping once P(θ ≥ cut) ≥ ``decision_probability`` or ≤ 1 − it
+    (:class:`CutDecided`), after ``min_items`` to ``max_items`` items.  Without it (a
+    learner at the top level, or no course level yet): stop at SE ≤ ``se_target``, or
+    once the CEFR level has posterior probability ≥ ``confidence`` when ``cuts`` are
+    given.  ``pretest_items`` unscored pretest items come on top.
     """
-    rules: list[Any] = [StandardErrorTarget(se_target)]
-    if cuts is not None:
-        rules.append(ClassificationConfidence(cuts, confidence))
+    rules: list[Any]
+    if decision_cut is not None:
+        rules = [CutDecided(float(decision_cut), decision_probability)]
+        then: Any = InformationAtCut(float(decision_cut))
+    else:
+        rules = [StandardErrorTarget(se_target)]
+        if cuts is not None:
+            rules.append(ClassificationConfidence(cuts, confidence))
+        then = MaxInformation()
     return TestDesign(
         name="progress",
         selector=ItemSelector(
-            criterion=SwitchAfter(PosteriorWeightedInformation(), MaxInformation(), 1),
+            criterion=SwitchAfter(PosteriorWeightedInformation(), then, 1),
             content=ContentBalancing(dict(skill_targets)) if skill_targets else None,
             randomesque=Randomesque(randomesque),
             sympson_hetter=SympsonHetter(dict(sympson_hetter)) if sympson_hetter else None,

@@ -4,7 +4,8 @@ The pieces, each with one job:
 
 - criteria score every item for every test: :class:`MaxInformation` (Fisher information
   at θ̂), :class:`PosteriorWeightedInformation` (information averaged over the posterior,
-  better while θ̂ is still vague) and :class:`SwitchAfter` (one criterion for the first
+  better while θ̂ is still vague), :class:`InformationAtCut` (information where a
+  decision lies) and :class:`SwitchAfter` (one criterion for the first
   items, another after);
 - :class:`ContentBalancing` keeps the skill mix near the design's proportions
   (Kingsbury & Zara: give the skill furthest below its target share);
@@ -58,6 +59,20 @@ class PosteriorWeightedInformation:
         """(len(rows), n) posterior-weighted item information."""
         w = posterior_weights(state.log_lik[rows], state.log_prior[rows])
         return w @ bank.information_grid
+
+
+@dataclass(frozen=True)
+class InformationAtCut:
+    """Fisher information of each item at a fixed θ, the cut a decision is about
+    (``cut`` in logits): the classic choice for classifying against one cut (Spray &
+    Reckase, 1994), whatever the current estimate."""
+
+    cut: float
+
+    def scores(self, bank: PreparedBank, state: TestState, rows: np.ndarray) -> np.ndarray:
+        """(len(rows), n) item information at the cut, the same for every test."""
+        info = item_information(np.array([float(self.cut)]), bank.params)  # (1, n)
+        return np.broadcast_to(info, (rows.size, info.shape[-1])).copy()
 
 
 @dataclass(frozen=True)

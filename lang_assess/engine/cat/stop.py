@@ -50,6 +50,29 @@ class ClassificationConfidence:
 
 
 @dataclass(frozen=True)
+class CutDecided:
+    """Stop once it is decided on which side of one cut θ lies: P(θ ≥ ``cut`` | answers
+    and prior) ≥ ``probability`` or ≤ 1 − ``probability`` (``cut`` in logits).
+
+    The weekly test's decision is whether the learner is past the cut above their
+    course level; measuring θ more precisely than that decision needs costs items.
+    """
+
+    cut: float
+    probability: float = 0.94
+
+    def __post_init__(self) -> None:
+        if not 0.5 < self.probability < 1.0:
+            raise ValueError(f"probability must be in (0.5, 1), got {self.probability}")
+
+    def satisfied(self, bank: PreparedBank, state: TestState) -> np.ndarray:
+        """(P,) bool: the side of the cut is known with the required probability."""
+        w = posterior_weights(state.log_lik, state.log_prior)
+        above = w[:, bank.grid >= self.cut].sum(axis=1)
+        return np.maximum(above, 1.0 - above) >= self.probability
+
+
+@dataclass(frozen=True)
 class StopRule:
     """Stop when ``min_items`` are given and any rule holds, or at ``max_items``."""
 

@@ -17,6 +17,7 @@ from lang_assess.errors import SessionError
 from lang_assess.programme.growth import GrowthPrior, Trend, growth_prior_from_tests, start_trend
 from lang_assess.programme.rules import (
     PlacementPrior,
+    decision_cut,
     default_growth_prior,
     default_placement_prior,
     placement_prior_from_results,
@@ -185,6 +186,16 @@ class RunsMixin(AccessMixin):
                               prior_sd=start.sd, pretest=pretest, enemies=enemies)
         mean, sd = self._weekly_trend(db, p, week).prior()
         mean, sd = float(mean), float(sd)
+        cuts = self.cuts
+        level = None if p.course_level is None else cuts.labels.index(p.course_level)
+        cut = decision_cut(cuts, level)
+        if cut is not None:  # the week's decision: past the cut above the course level?
+            key = f"progress@{cut}"
+            if key not in self._designs:
+                self._designs[key] = self.bank.design(
+                    "progress", decision_cut=cut,
+                    decision_probability=self.config.ready_probability)
+            design = self._designs[key]
         since = week - self.config.exclude_weeks
         seen = db.execute(
             select(Response.item_id, TestRun.week)
