@@ -8,7 +8,7 @@ HERE = Path(__file__).parent
 BENCHMARKS = [
     "bench_cat.py", "bench_concurrency.py", "bench_participants.py", "bench_dashboard.py",
     "bench_calibration.py", "bench_programme.py", "bench_serving.py", "bench_placement.py",
-    "bench_item_supply.py", "bench_skill_levels.py",
+    "bench_item_supply.py", "bench_skill_levels.py", "bench_decisions.py",
 ]
 
 if __name__ == "__main__":

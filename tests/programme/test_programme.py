@@ -46,28 +46,38 @@ def test_weekly_prior_moves_by_the_learners_growth_and_widens():
         weekly_trend(trend, 1, CFG).prior()[1])
 
 
-def test_ready_needs_two_consecutive_confident_weeks_above_the_course_level():
+def test_ready_needs_consecutive_confident_weeks_above_the_course_level():
     a2 = CUTS.labels.index("A2")  # the cut above A2 is 0.0
     sure = 0.0 + 1.0 * 0.3  # P(θ > 0) ≈ 0.84 at SE 0.3
     assert prob_above_next_cut(sure, 0.3, CUTS, a2) > 0.8
+    two = ProgrammeConfig(ready_probability=0.8, ready_consecutive=2)
 
-    def flags(history, level=a2):
-        return participant_flags(history, CUTS, CFG, course_level=level, current_week=9,
+    def flags(history, level=a2, config=two):
+        return participant_flags(history, CUTS, config, course_level=level, current_week=9,
                                  days_since_last_test=2)
 
     assert flags([(7, sure, 0.3), (8, sure, 0.3)]).ready_to_move_up
     assert not flags([(6, sure, 0.3), (8, sure, 0.3)]).ready_to_move_up  # a week missing
     assert not flags([(7, -0.2, 0.3), (8, sure, 0.3)]).ready_to_move_up
     assert not flags([(7, sure, 0.3), (8, sure, 0.3)], level=a2 + 1).ready_to_move_up
+    # the default: one week at P ≥ ready_probability (the posterior carries the trend)
+    assert CFG.ready_consecutive == 1
+    very = 0.0 + 1.7 * 0.3  # P ≈ 0.955
+    f = flags([(8, very, 0.3)], config=CFG)
+    assert f.ready_to_move_up and f.p_above == pytest.approx(0.955, abs=0.001)
+    assert not flags([(8, sure, 0.3)], config=CFG).ready_to_move_up
+    assert flags([(8, sure, 0.3)], config=CFG).p_above == pytest.approx(0.841, abs=0.001)
+    top = flags([(8, 5.0, 0.3)], level=len(CUTS.cuts), config=CFG)
+    assert not top.ready_to_move_up and top.p_above is None
 
 
 def test_stalled_and_missed():
-    flat = [(w, -0.5 - 0.01 * w, 0.3) for w in range(1, 6)]
-    growing = [(w, -1.5 + 0.3 * w, 0.3) for w in range(1, 6)]
-    f = participant_flags(flat, CUTS, CFG, course_level=2, current_week=5,
+    flat = [(w, -0.5 - 0.1 * w, 0.3) for w in range(1, 9)]
+    growing = [(w, -1.5 + 0.3 * w, 0.3) for w in range(1, 9)]
+    f = participant_flags(flat, CUTS, CFG, course_level=2, current_week=8,
                           days_since_last_test=1)
     assert f.stalled and not f.missed
-    g = participant_flags(growing, CUTS, CFG, course_level=1, current_week=5,
+    g = participant_flags(growing, CUTS, CFG, course_level=1, current_week=8,
                           days_since_last_test=12)
     assert not g.stalled and g.missed
 
@@ -162,13 +172,15 @@ def test_move_up_flag_rarely_fires_falsely_and_catches_growth(programme, nb_bank
     """The issue's bar (≥ 80 % caught within two weeks of the true crossing) is not met:
     see docs/programme/programme.md for why (no weekly test is precise enough) and for the
     figures; what is asserted here is what the rule does achieve, so a regression
-    fails."""
+    fails.  The rule of that issue (P ≥ 0.8 in two consecutive weeks) on the SE-target
+    test; issue 15 measures its successor by waiting weeks (test_decisions.py)."""
     cuts = nb_bank.cuts
-    two = move_up_flag_accuracy(programme, cuts, CFG, within_weeks=2)
+    old = ProgrammeConfig(ready_probability=0.8, ready_consecutive=2)
+    two = move_up_flag_accuracy(programme, cuts, old, within_weeks=2)
     assert two["crossings"] > 300
     assert two["false_alarm_rate"] <= 0.05
     assert two["share_caught"] >= 0.12  # 0.15 before issue 13's placement (measured 0.135)
-    eight = move_up_flag_accuracy(programme, cuts, CFG, within_weeks=8)
+    eight = move_up_flag_accuracy(programme, cuts, old, within_weeks=8)
     assert eight["share_caught"] >= 0.80  # 0.85 before (measured 0.834)
 
 

@@ -211,6 +211,38 @@ def test_weekly_tests_use_last_weeks_result_and_skip_recent_items(world, nb_bank
     assert {"change", "change_se", "change_reliable", "change_since_intake"} <= set(history)
 
 
+def test_a_weekly_test_decides_the_cut_above_the_course_level(world, nb_bank):
+    """Issue 15: the weekly test serves the week's decision — items at the cut above the
+    course level, a stop when its side is known — and follows a move up."""
+    svc, who = world.svc, world.svc.login_participant(world.people[1].code)
+    pid = world.people[1].participant_id
+    rng = np.random.default_rng(5)
+    take_test(svc, nb_bank, who, rng)
+    cuts = nb_bank.cuts
+
+    def weekly_design():
+        world.clock.advance(days=7)
+        view = svc.start_or_resume(who)
+        with world.engine.connect() as conn:
+            state = json.loads(conn.execute(select(TestRun.state).where(
+                TestRun.id == view.session_id)).scalar_one())
+            level = conn.execute(select(Participant.course_level).where(
+                Participant.id == pid)).scalar_one()
+        take_test(svc, nb_bank, who, rng)
+        return state["design"], level
+
+    design, level = weekly_design()
+    cut = cuts.cuts[cuts.labels.index(level)]
+    (rule,) = design["stop"]["rules"]
+    assert rule == {"type": "CutDecided", "cut": cut,
+                    "probability": svc.config.ready_probability}
+    assert design["selector"]["criterion"]["then"] == {"type": "InformationAtCut", "cut": cut}
+    svc.move_up(world.kari, pid, "ready")
+    design, moved = weekly_design()
+    assert cuts.labels.index(moved) == cuts.labels.index(level) + 1
+    assert design["stop"]["rules"][0]["cut"] == cuts.cuts[cuts.labels.index(moved)]
+
+
 def test_cohort_progress_flags_missed_tests(world, nb_bank):
     world.clock.advance(days=10)
     table = world.svc.cohort_progress(world.kari, world.c1)
