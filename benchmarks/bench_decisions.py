@@ -70,7 +70,7 @@ def main() -> None:
     print("\nThe move-up threshold on the bank.yaml design (P ≥ p in one week):\n")
     print("| P ≥ | answers | mean items | mean wait | % of term baseline | premature |")
     print("| --- | --- | --- | --- | --- | --- |")
-    for p in (0.80, 0.86, 0.92, 0.96):
+    for p in (0.80, 0.86, 0.90, 0.93, 0.96):
         for name, respond in answers.items():
             o = compare_rules(bank, dataclasses.replace(config, ready_probability=p),
                               n=args.n, weeks=args.weeks, seed=1, respond=respond)

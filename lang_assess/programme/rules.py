@@ -46,7 +46,7 @@ class ProgrammeConfig:
     growth_drift_sd: float = 0.005
     growth_min_learners: int = 20
     growth_min_tests: int = 6
-    ready_probability: float = 0.92
+    ready_probability: float = 0.93
     ready_consecutive: int = 1
     stalled_weeks: int = 6
     reliable_change_z: float = 1.645
