@@ -44,11 +44,13 @@ def percent_below(p: float, decimals: int) -> float:
 
 def flag_reasons(row: Mapping[str, Any], labels: Sequence[str], config: ProgrammeConfig,
                  t: Callable[[str], str]) -> str:
-    """One short text: the chance of being above the next cut against the move-up
-    threshold, then the growth over the stalled window (or why there is none yet).
+    """One short text: a missed test first (when flagged), the chance of being above the
+    next cut against the move-up threshold, then the growth over the stalled window (or
+    why there is none yet).
 
     ``row``: a :meth:`Service.cohort_progress` row (``tests``, ``course_level``,
-    ``p_above`` 0–1, ``growth`` and ``growth_se`` in logits a week); ``labels``: the CEFR
+    ``p_above`` 0–1, ``growth`` and ``growth_se`` in logits a week, ``stalled``,
+    ``missed``, ``days_since_test``; the flags optional); ``labels``: the CEFR
     labels in order; ``t``: key → template in the UI language (keys ``why_*``,
     ``decimal``).
     """
@@ -56,8 +58,12 @@ def flag_reasons(row: Mapping[str, Any], labels: Sequence[str], config: Programm
         text = t("why_no_test")
     else:
         mark = t("decimal")
-        text = "; ".join((_move_up(row, labels, config, t, mark),
-                          _growth(row, config, t, mark)))
+        parts = [_move_up(row, labels, config, t, mark), _growth(row, config, t, mark)]
+        days = row.get("days_since_test")
+        if row.get("missed") and not missing(days):  # the action first
+            parts.insert(0, t("why_missed").format(days=int(days),
+                                                   limit=config.missed_after_days))
+        text = "; ".join(parts)
     return text[:1].upper() + text[1:]
 
 

@@ -71,6 +71,13 @@ def test_before_the_window_is_full_and_without_tests_or_level():
                         EN).startswith("At the top level; ")
 
 
+def test_a_missed_test_comes_first():
+    text = flag_reasons(row(missed=True, days_since_test=12), LABELS, CONFIG, EN)
+    assert text.startswith("No test for 12 days (missing after 9); 50 % sure of A2")
+    assert "test for" not in flag_reasons(row(missed=False, days_since_test=3), LABELS,
+                                          CONFIG, EN)
+
+
 def test_thresholds_come_from_the_config():
     config = dataclasses.replace(CONFIG, ready_probability=0.975, ready_consecutive=2,
                                  stalled_weeks=4)
@@ -102,6 +109,6 @@ def test_a_column_for_a_progress_table():
 def test_every_template_fills(language):
     t = words(language)
     for key in ("why_p_above", "why_rule", "why_rule_weeks", "why_growing", "why_stalled",
-                "why_too_few"):
+                "why_too_few", "why_missed"):
         t(key).format(p="1", level="A2", rule="r", threshold="94", n=2, g="+1", e="1",
-                      weeks=6)
+                      weeks=6, days=10, limit=9)

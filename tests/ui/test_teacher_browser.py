@@ -171,7 +171,7 @@ def expected_overview(engine, cohort_id: int, cuts, config) -> dict:
     f = config  # the thresholds of programme.yaml
     now = dt.datetime.now(dt.UTC)
     ready, stalled, missed = set(), set(), set()
-    p_above, window = {}, {}
+    p_above, window, days = {}, {}, {}
     for person in people.itertuples():
         mine = tests[tests["pid"] == person.pid]
         week_now = (now.date() - pd.Timestamp(person.intake_date).date()).days // 7
@@ -192,7 +192,8 @@ def expected_overview(engine, cohort_id: int, cuts, config) -> dict:
             end = mine.iloc[-1]
             finished = pd.Timestamp(end["finished_at"])
             finished = finished.tz_localize("UTC") if finished.tzinfo is None else finished
-            overdue = (now - finished).days >= f.missed_after_days
+            days[person.pseudonym] = (now - finished).days
+            overdue = days[person.pseudonym] >= f.missed_after_days
         else:
             overdue = True
         if overdue and week_now > 0:
@@ -204,7 +205,7 @@ def expected_overview(engine, cohort_id: int, cuts, config) -> dict:
               .merge(people, on="pid").groupby("track")["slope"].median())
     return {"ready": ready, "stalled": stalled, "missed": missed, "people": people,
             "levels_now": latest["level"].value_counts().to_dict(), "growth": growth,
-            "tests": tests, "p_above": p_above, "window": window}
+            "tests": tests, "p_above": p_above, "window": window, "days": days}
 
 
 def status_of(name: str, exp: dict) -> str:
@@ -226,12 +227,18 @@ def shown_number(value: str) -> float:
 
 def assert_reason(cell: str, name: str, course_level, exp: dict, cuts, config) -> None:
     """A "Hvorfor" text agrees with the oracle's numbers and the config's thresholds:
-    the chance of the next level (rounded down, so a figure at the threshold means it
-    was reached) against the move-up threshold, and the growth over the window (points
-    a week on the 0–100 scale, ± 95 %) with "no growth shown" exactly when stalled."""
+    a missed test first, with its days; the chance of the next level (rounded down, so a
+    figure at the threshold means it was reached) against the move-up threshold; the
+    growth over the window (points a week on the 0–100 scale, ± 95 %) with "no growth
+    shown" exactly when stalled."""
     if name not in set(exp["tests"]["pseudonym"]):
         assert cell == "Ingen test ennå", (name, cell)
         return
+    missed = re.match(rf"Ingen test på (\d+) dager "
+                      rf"\(mangler etter {config.missed_after_days}\); ", cell)
+    assert bool(missed) == (name in exp["missed"]), (name, cell)
+    if missed:
+        assert int(missed[1]) == exp["days"][name]
     threshold = 100 * config.ready_probability
     if name in exp["p_above"]:
         m = re.search(rf"({NUMBER}) % sikker på (\S+) eller høyere "

@@ -123,7 +123,8 @@ class ReportsMixin(AccessMixin):
         ``p_above`` (= ``p_next_level``): P(θ above the cut over the course level) after
         the latest test; ``growth``/``growth_se``: the growth the tests' own answers show
         over the stalled window, logits a week (None before the window is full); see
-        :class:`~lang_assess.programme.rules.Flags`."""
+        :class:`~lang_assess.programme.rules.Flags`.  ``days_since_test``: days since the
+        latest test finished (None before the first), what the missed flag reads."""
         import pandas as pd
 
         cuts = self.cuts
@@ -169,7 +170,7 @@ class ReportsMixin(AccessMixin):
                 "p_next_level": flags.p_above, "p_above": flags.p_above,
                 "growth": flags.growth, "growth_se": flags.growth_se,
                 "ready_to_move_up": flags.ready_to_move_up, "stalled": flags.stalled,
-                "missed": flags.missed,
+                "missed": flags.missed, "days_since_test": days,
                 **latest_skill_levels([h.skills for h in hist],
                                       self.bank.config.skill_levels.skills),
             })
