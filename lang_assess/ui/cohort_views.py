@@ -95,7 +95,8 @@ def growth_by_group(tests: pd.DataFrame, participants: pd.DataFrame, by: str) ->
     """Median growth a week and the number of participants for each value of ``by``
     (track, gender or age_group); groups under 5 people are marked ``small``."""
     growth = growth_per_week(tests).rename("growth").reset_index()
-    merged = growth.merge(participants, left_on="participant_id", right_on="participant_id")
+    # only the grouping column: the progress table has a growth of its own (issue 15)
+    merged = growth.merge(participants[["participant_id", by]], on="participant_id")
     table = merged.groupby(by)["growth"].agg(median="median", n="count").reset_index()
     table["small"] = table["n"] < 5
     return table

@@ -53,13 +53,14 @@ from lang_assess.ui.cohort_views import (
     trajectory_figure,
     with_status,
 )
+from lang_assess.ui.flag_reasons import POINTS_PER_LOGIT, Z95, reasons_column
 from lang_assess.ui.messages import LANGUAGES, catalogue
 from lang_assess.ui.picture_code import sheet_html
 from lang_assess.ui.rating_views import RatingPanel
 from lang_assess.ui.teacher_login import SessionScreens
 
 COLUMNS = ["pseudonym", "track", "course_level", "level", "reading", "listening", "speaking",
-           "writing", "tests", "week", "status"]
+           "writing", "tests", "week", "status", "why"]
 
 
 class TeacherDashboard(SessionScreens):
@@ -266,6 +267,7 @@ class TeacherDashboard(SessionScreens):
         chart = plot_widget(trajectory_figure(
             tests, participant_id, self.service.cuts, track_median(tests, progress),
             record["track"], self._figure_labels()) if len(history) else None)
+        reasons = self._why_html(progress, participant_id)
         reason = record["track_override_reason"]
         info = (f"<h2>{html.escape(record['pseudonym'])}</h2><p>{self.t('track')} "
                 f"{record['track']} ({record['track_suggested']})"
@@ -308,7 +310,7 @@ class TeacherDashboard(SessionScreens):
                 f"download='{name}.html' "
                 f"href='data:text/html;charset=utf-8;base64,{report}'>{self.t('report')}</a></p>")
         self._set_body(
-            widgets.HTML(info + link), chart,
+            widgets.HTML(info + reasons + link), chart,
             widgets.HTML(f"<h3>{self.t('history')}</h3>"
                          + (self.history_table(history).to_html(
                              index=False, classes="la-history") if len(history) else "")),
@@ -319,6 +321,16 @@ class TeacherDashboard(SessionScreens):
             widgets.HBox([track, why, save]),
             widgets.HTML(f"<h3>{self.t('notes')}</h3><ul class='la-notes'>{notes_html}</ul>"),
             note, keep, back, participant_actions(self, participant_id, record))
+
+    def _why_html(self, progress: pd.DataFrame, participant_id: int) -> str:
+        """The participant's status and the numbers behind it (as the overview's "Why")."""
+        row = progress[progress["participant_id"] == participant_id]
+        if row.empty:
+            return ""
+        shown = self.shown_table(with_status(row))
+        status, why = shown[self.t("col_status")].iloc[0], shown[self.t("col_why")].iloc[0]
+        return (f"<div class='la-why'><h3>{html.escape(self.t('why_title'))}</h3>"
+                f"<p><strong>{html.escape(status)}</strong>: {html.escape(why)}</p></div>")
 
     def show_rating(self) -> None:
         """The speaking and writing answers waiting for this teacher's rating (issue 16)."""
@@ -331,7 +343,9 @@ class TeacherDashboard(SessionScreens):
         headers and status labels in the UI language."""
         if progress.empty:
             return pd.DataFrame(columns=[self.t(f"col_{c}") for c in COLUMNS])
-        shown = progress[COLUMNS].copy()
+        # the reasons are words in the UI language: built here, never stored
+        shown = progress.assign(why=reasons_column(
+            progress, self.service.cuts.labels, self.service.config, self.t))[COLUMNS].copy()
         shown["status"] = shown["status"].map({
             STATUS_READY: self.t("status_ready"), STATUS_ACTION: self.t("status_action"),
             STATUS_ON_TRACK: self.t("status_on_track")})
@@ -339,8 +353,10 @@ class TeacherDashboard(SessionScreens):
 
     def history_table(self, history: pd.DataFrame) -> pd.DataFrame:
         """A participant's tests as the page shows them: kind, week, items, level, ability
-        and change on the 0–100 scale, whether the change is reliable."""
+        and change on the 0–100 scale, beside the ability what the week's answers alone
+        said (± 95 %; "—" where unknown), whether the change is reliable."""
         score = ability_scale(history["theta"])
+        own = ability_scale(history["own_theta"])
         change = pd.Series(score).diff()
         return pd.DataFrame({
             self.t("h_kind"): [self.t(f"kind_{k}") for k in history["kind"]],
@@ -348,6 +364,8 @@ class TeacherDashboard(SessionScreens):
             self.t("h_items"): history["items"].to_numpy(),
             self.t("h_level"): history["level"].to_numpy(),
             self.t("h_score"): [f"{v:.0f}" for v in score],
+            self.t("h_own"): ["—" if pd.isna(s) else f"{v:.0f} ± {Z95 * s * POINTS_PER_LOGIT:.0f}"
+                              for v, s in zip(own, history["own_se"], strict=True)],
             self.t("h_change"): ["—" if pd.isna(c) else f"{c:+.0f}" for c in change],
             self.t("h_reliable"): [self.t("yes") if r else self.t("no")
                                    for r in history["change_reliable"]],

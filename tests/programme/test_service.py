@@ -209,6 +209,26 @@ def test_weekly_tests_use_last_weeks_result_and_skip_recent_items(world, nb_bank
     history = svc.participant_history(world.kari, world.people[1].participant_id)
     assert history["week"].tolist() == list(range(7))
     assert {"change", "change_se", "change_reliable", "change_since_intake"} <= set(history)
+    # the week's own measurement: the answers without the prior the test started from
+    with world.engine.connect() as conn:
+        priors = conn.execute(select(Estimate.prior_mean, Estimate.prior_sd).join(
+            TestRun, TestRun.id == Estimate.session_id).where(
+            TestRun.participant_id == world.people[1].participant_id)
+            .order_by(TestRun.week)).all()
+    y, r = measurement(history["theta"], history["se"], *np.array(priors, dtype=float).T)
+    assert np.isfinite(r).all()
+    assert history["own_theta"].to_numpy() == pytest.approx(y)
+    assert history["own_se"].to_numpy() == pytest.approx(np.sqrt(r))
+    assert not np.allclose(history["own_theta"], history["theta"])  # the prior is undone
+    # the flags' numbers: P above the next cut and the growth of the own measurements
+    # over the stalled window (weeks 0-6: all of them), passed on by cohort_progress
+    row = svc.cohort_progress(world.kari, world.c1).set_index("participant_id").loc[
+        world.people[1].participant_id]
+    slope, var = own_growth(history["week"].to_numpy(float)[None], y[None], r[None])
+    assert row["growth"] == pytest.approx(slope[0])
+    assert row["growth_se"] == pytest.approx(np.sqrt(var[0]))
+    assert row["p_above"] == row["p_next_level"]
+    assert 0 <= row["p_above"] <= 1
 
 
 def test_a_weekly_test_decides_the_cut_above_the_course_level(world, nb_bank):
@@ -247,7 +267,9 @@ def test_cohort_progress_flags_missed_tests(world, nb_bank):
     world.clock.advance(days=10)
     table = world.svc.cohort_progress(world.kari, world.c1)
     assert table["missed"].all()  # nobody tested for ten days into the programme
-    assert {"ready_to_move_up", "stalled", "p_next_level", "level"} <= set(table)
+    assert {"ready_to_move_up", "stalled", "p_next_level", "level", "p_above", "growth",
+            "growth_se"} <= set(table)
+    assert table["growth"].isna().all()  # one test each: too few weeks to judge growth
 
 
 def test_track_rule_reads_its_thresholds_from_config(tmp_path):

@@ -9,6 +9,7 @@ copy for the README).
 
 import datetime as dt
 import os
+import re
 
 import numpy as np
 import pandas as pd
@@ -54,10 +55,11 @@ def site(tmp_path_factory, nb_bank):
 def someone_behind_every_count(engine, cohort_id: int, cuts, config) -> None:
     """Whoever the simulated answers flagged, give cohort ``cohort_id`` one participant
     behind each count, so that a zero on screen is wrong: one's last tests in consecutive
-    weeks well above the cut over their course level (ready), another's latest test half a
-    logit below the one ``stalled_weeks`` before (stalled), a third's latest test moved
-    back past ``missed_after_days`` (missed).  Which answers the demo drew changes with
-    the bank; these rows do not."""
+    weeks well above the cut over their course level (ready), another's tests over the
+    last ``stalled_weeks`` weeks falling a tenth of a logit a week, each started from a
+    prior at its own result and 3 logits wide so that the answers alone said the same
+    (stalled), a third's latest test moved back past ``missed_after_days`` (missed).
+    Which answers the demo drew changes with the bank; these rows do not."""
     runs = pd.read_sql(text("""
         SELECT p.id AS pid, p.course_level, s.id AS sid, s.week, e.id AS eid, e.theta, e.se
         FROM participant p JOIN test_session s ON s.participant_id = p.id
@@ -80,14 +82,18 @@ def someone_behind_every_count(engine, cohort_id: int, cuts, config) -> None:
                                            "i": row.eid}))
             used.add(pid)
             break
+    falling = ("UPDATE estimate SET theta = :t, level = :l, prior_mean = :t, prior_sd = 3.0 "
+               "WHERE id = :i")
     for pid, mine in runs.groupby("pid", sort=False):
-        end = mine.iloc[-1]
-        before = mine[end["week"] - mine["week"] >= config.stalled_weeks]
-        if pid in used or not len(before):
+        last = mine.iloc[-1]["week"]
+        window = mine[last - mine["week"] <= config.stalled_weeks]
+        if pid in used or last - mine.iloc[0]["week"] < config.stalled_weeks or len(window) < 3:
             continue
-        theta = before.iloc[-1]["theta"] - 0.5
-        updates.append((estimate, {"t": theta, "l": str(cuts.level_label(theta)),
-                                   "i": int(end["eid"])}))
+        start = window.iloc[0]["theta"]
+        for row in window.itertuples():
+            theta = start - 0.1 * (row.week - window.iloc[0]["week"])
+            updates.append((falling, {"t": theta, "l": str(cuts.level_label(theta)),
+                                      "i": row.eid}))
         used.add(pid)
         break
     last_test = runs[~runs["pid"].isin(used)].groupby("pid").tail(1).iloc[0]
@@ -107,7 +113,7 @@ def someone_behind_every_count(engine, cohort_id: int, cuts, config) -> None:
 def raw_tests(engine, cohort_id: int) -> pd.DataFrame:
     sql = text("""
         SELECT p.id AS pid, p.pseudonym, p.track, p.course_level, s.week, s.finished_at,
-               e.theta, e.se, e.level
+               e.theta, e.se, e.level, e.prior_mean, e.prior_sd
         FROM participant p JOIN test_session s ON s.participant_id = p.id
         JOIN estimate e ON e.session_id = s.id
         WHERE p.cohort_id = :c ORDER BY s.week, s.id""")
@@ -122,34 +128,72 @@ def raw_people(engine, cohort_id: int) -> pd.DataFrame:
         return pd.DataFrame(db.execute(sql, {"c": cohort_id}).mappings().all())
 
 
+def own_measurements(tests: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """What each test's answers alone said (y, variance R; logits): the prior's
+    precision taken off the posterior's, 1/R = 1/SE² − 1/SD₀², and the rest of the
+    posterior mean, y = R (θ̂/SE² − m₀/SD₀²).  R = inf where the test narrowed nothing;
+    a test without its prior counts as its posterior."""
+    theta, se = tests["theta"].to_numpy(float), tests["se"].to_numpy(float)
+    m0 = tests["prior_mean"].astype(float).to_numpy()
+    s0 = tests["prior_sd"].astype(float).to_numpy()
+    known = np.isfinite(m0) & np.isfinite(s0)
+    precision = np.where(known, 1 / se**2 - 1 / np.where(known, s0, 1.0) ** 2, 1 / se**2)
+    r = np.full(len(tests), np.inf)
+    ok = precision > 1e-9
+    r[ok] = 1 / precision[ok]
+    y = np.where(known & ok, r * (theta / se**2 - np.where(known, m0 / s0**2, 0.0)), theta)
+    return y, r
+
+
+def window_slope(mine: pd.DataFrame, config) -> tuple[float, float] | None:
+    """Weighted least-squares growth (logits a week) and its SE of the own measurements
+    of the tests in the last ``stalled_weeks`` weeks; None before the tests span the
+    window or with fewer than three informative tests in it."""
+    if not len(mine):
+        return None
+    last = mine["week"].iloc[-1]
+    if last - mine["week"].iloc[0] < config.stalled_weeks:
+        return None
+    window = mine[last - mine["week"] <= config.stalled_weeks]
+    y, r = own_measurements(window)
+    ok = np.isfinite(r)
+    if ok.sum() < 3:
+        return None
+    coef, cov = np.polyfit(window["week"].to_numpy(float)[ok], y[ok], 1,
+                           w=1 / np.sqrt(r[ok]), cov="unscaled")
+    return float(coef[0]), float(np.sqrt(cov[0, 0]))
+
+
 def expected_overview(engine, cohort_id: int, cuts, config) -> dict:
-    """Ready / stalled / missed per participant, latest levels, growth by track."""
+    """Ready / stalled / missed per participant and the numbers behind them (P above the
+    next cut, growth over the window), latest levels, growth by track."""
     tests, people = raw_tests(engine, cohort_id), raw_people(engine, cohort_id)
     f = config  # the thresholds of programme.yaml
     now = dt.datetime.now(dt.UTC)
     ready, stalled, missed = set(), set(), set()
+    p_above, window, days = {}, {}, {}
     for person in people.itertuples():
         mine = tests[tests["pid"] == person.pid]
         week_now = (now.date() - pd.Timestamp(person.intake_date).date()).days // 7
         level = (list(cuts.labels).index(person.course_level)
                  if pd.notna(person.course_level) else None)
-        if level is not None and level < len(cuts.cuts) and len(mine) >= f.ready_consecutive:
-            last = mine.tail(f.ready_consecutive)
+        if level is not None and level < len(cuts.cuts) and len(mine):
             cut = cuts.cuts[level]
-            p_above = norm.sf((cut - last["theta"]) / last["se"])
-            if (np.diff(last["week"]) == 1).all() and (p_above >= f.ready_probability).all():
+            p = norm.sf((cut - mine["theta"].to_numpy(float)) / mine["se"].to_numpy(float))
+            p_above[person.pseudonym] = float(p[-1])
+            last = mine.tail(f.ready_consecutive)
+            if (len(mine) >= f.ready_consecutive and (np.diff(last["week"]) == 1).all()
+                    and (p[-f.ready_consecutive:] >= f.ready_probability).all()):
                 ready.add(person.pseudonym)
+        window[person.pseudonym] = slope = window_slope(mine, f)
+        if slope is not None and slope[0] < f.stalled_z * slope[1]:
+            stalled.add(person.pseudonym)
         if len(mine):
             end = mine.iloc[-1]
-            before = mine[end["week"] - mine["week"] >= f.stalled_weeks]
-            if len(before):
-                start = before.iloc[-1]
-                z = (end["theta"] - start["theta"]) / np.hypot(end["se"], start["se"])
-                if z < f.stalled_z:
-                    stalled.add(person.pseudonym)
             finished = pd.Timestamp(end["finished_at"])
             finished = finished.tz_localize("UTC") if finished.tzinfo is None else finished
-            overdue = (now - finished).days >= f.missed_after_days
+            days[person.pseudonym] = (now - finished).days
+            overdue = days[person.pseudonym] >= f.missed_after_days
         else:
             overdue = True
         if overdue and week_now > 0:
@@ -161,7 +205,7 @@ def expected_overview(engine, cohort_id: int, cuts, config) -> dict:
               .merge(people, on="pid").groupby("track")["slope"].median())
     return {"ready": ready, "stalled": stalled, "missed": missed, "people": people,
             "levels_now": latest["level"].value_counts().to_dict(), "growth": growth,
-            "tests": tests}
+            "tests": tests, "p_above": p_above, "window": window, "days": days}
 
 
 def status_of(name: str, exp: dict) -> str:
@@ -171,6 +215,52 @@ def status_of(name: str, exp: dict) -> str:
     if name in exp["stalled"] or name in exp["missed"]:
         return "trenger oppfølging"
     return "i rute"
+
+
+NUMBER = r"[+\u2212]?\d+(?:,\d+)?"  # as the bokmål page writes it: 96 · +1,0 · −0,2
+POINTS = 100 / 6  # the page's 0–100 scale spans θ −3 … +3
+
+
+def shown_number(value: str) -> float:
+    return float(value.replace("\u2212", "-").replace(",", "."))
+
+
+def assert_reason(cell: str, name: str, course_level, exp: dict, cuts, config) -> None:
+    """A "Hvorfor" text agrees with the oracle's numbers and the config's thresholds:
+    a missed test first, with its days; the chance of the next level (rounded down, so a
+    figure at the threshold means it was reached) against the move-up threshold; the
+    growth over the window (points a week on the 0–100 scale, ± 95 %) with "no growth
+    shown" exactly when stalled."""
+    if name not in set(exp["tests"]["pseudonym"]):
+        assert cell == "Ingen test ennå", (name, cell)
+        return
+    missed = re.match(rf"Ingen test på (\d+) dager "
+                      rf"\(mangler etter {config.missed_after_days}\); ", cell)
+    assert bool(missed) == (name in exp["missed"]), (name, cell)
+    if missed:
+        assert int(missed[1]) == exp["days"][name]
+    threshold = 100 * config.ready_probability
+    if name in exp["p_above"]:
+        m = re.search(rf"({NUMBER}) % sikker på (\S+) eller høyere "
+                      rf"\(går videre ved ({NUMBER}) %", cell)
+        assert m, (name, cell)
+        shown, p = shown_number(m[1]), 100 * exp["p_above"][name]
+        assert p - 1 - 1e-6 <= shown <= p + 1e-6, (name, cell, p)
+        assert m[2] == cuts.labels[list(cuts.labels).index(course_level) + 1]
+        assert shown_number(m[3]) == pytest.approx(threshold)
+        if config.ready_consecutive == 1:
+            assert (shown >= threshold) == (name in exp["ready"]), (name, cell)
+    slope = exp["window"][name]
+    if slope is None:
+        assert "for få uker ennå til å vurdere vekst" in cell, (name, cell)
+        return
+    m = re.search(rf"({NUMBER}) ± ({NUMBER}) poeng i uka", cell)
+    assert m, (name, cell)
+    assert shown_number(m[1]) == pytest.approx(slope[0] * POINTS, abs=0.051), (name, cell)
+    assert shown_number(m[2]) == pytest.approx(1.96 * slope[1] * POINTS, abs=0.051)
+    stalled = f"ingen vekst vist de siste {config.stalled_weeks} ukene" in cell
+    growing = f"vokser {m[1]}" in cell and f"de siste {config.stalled_weeks} ukene" in cell
+    assert (stalled, growing) == ((True, False) if name in exp["stalled"] else (False, True))
 
 
 # ---- helpers -----------------------------------------------------------------------------
@@ -238,6 +328,19 @@ def test_overview_shows_the_independently_counted_numbers(site):
     assert sorted(table["Pseudonym"]) == sorted(exp["people"]["pseudonym"])
     for row in table.itertuples():
         assert row.Status == status_of(row.Pseudonym, exp), row.Pseudonym
+    # why (issue 15): the numbers behind each flag and behind its absence, in words
+    levels = exp["people"].set_index("pseudonym")["course_level"]
+    why = table.set_index("Pseudonym")["Hvorfor"]
+    for name, cell in why.items():
+        assert_reason(cell, name, levels[name], exp, svc.bank.cuts, svc.config)
+    for name in exp["ready"]:
+        assert "sikker på" in why[name]
+    for name in exp["stalled"]:
+        assert "ingen vekst vist" in why[name]
+    unflagged = set(why.index) - exp["ready"] - exp["stalled"] - exp["missed"]
+    assert unflagged, "nobody without a flag to say why not"
+    for name in unflagged:  # why not: below the threshold, and growing (or too early)
+        assert "sikker på" in why[name] and ("vokser" in why[name] or "for få uker" in why[name])
     # this week's level distribution: the last bar of the stacked chart
     bars = plot_data(page)
     last = {b["name"]: b["y"][-1] for b in bars}
@@ -279,12 +382,27 @@ def test_participant_page_trajectory_history_and_skills(site):
     page = site["browser"].new_page(viewport={"width": 1280, "height": 900})
     login(page, site, "kari", "demo-kari-2026", query=f"?participant={pid}")
     page.wait_for_selector(".la-history")
-    assert mine["pseudonym"].iloc[0] in page.inner_text("h2")
+    name = mine["pseudonym"].iloc[0]
+    assert name in page.inner_text("h2")
+    # why this status: the same words and numbers as the overview's "Hvorfor"
+    svc = site["svc"]
+    exp = expected_overview(engine, cohort, svc.bank.cuts, svc.config)
+    assert page.inner_text(".la-why h3") == "Hvorfor denne statusen"
+    status, reason = page.inner_text(".la-why p").split(": ", 1)
+    assert status == status_of(name, exp)
+    assert_reason(reason, name, mine["course_level"].iloc[0], exp, svc.bank.cuts, svc.config)
     history = table_on_screen(page, ".la-history")
     assert [int(w) for w in history["Uke"]] == list(mine["week"])
     assert list(history["Nivå"]) == list(mine["level"])
     assert [int(v) for v in history["Ferdighet (0–100)"]] == [
         round(v) for v in np.clip((mine["theta"] + 3) / 6 * 100, 0, 100)]
+    # beside the estimate, what the week's answers alone said (no prior given back)
+    y, r = own_measurements(mine)
+    assert list(history["Ukas svar alene (0–100)"]) == [
+        "—" if not np.isfinite(v) else
+        f"{round(float(np.clip((m + 3) / 6 * 100, 0, 100)))} ± {round(1.96 * np.sqrt(v) * POINTS)}"
+        for m, v in zip(y, r, strict=True)]
+    assert np.isfinite(r).any()
     skills = table_on_screen(page, ".la-skills")
     for row in skills.itertuples():
         assert row.share == f"{shares[row.skill]:.0%}", row.skill
@@ -389,6 +507,7 @@ def test_english_ui_and_wrong_password(site):
     login(page, site, "kari", "demo-kari-2026", language="en")
     page.wait_for_selector(".la-cohort-table")
     assert page.inner_text(".la-count-ready_to_move_up") == f"Ready to move up: {len(exp['ready'])}"
+    assert "sure of" in table_on_screen(page, ".la-cohort-table")["Why"].str.cat()
     page.wait_for_selector(".js-plotly-plot", timeout=30_000)
     assert "week" in page.inner_text(".js-plotly-plot")
     shoot(page, "teacher-overview-en")

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import select
 
-from lang_assess.programme.rules import participant_flags, prob_above_next_cut, reliable_growth
+from lang_assess.programme.growth import measurement
+from lang_assess.programme.rules import participant_flags, reliable_growth
 from lang_assess.programme.service.access import AccessDenied, AccessMixin, TeacherContext
 from lang_assess.programme.service.base import _aware
 from lang_assess.programme.store.models import (
@@ -73,7 +74,12 @@ class ReportsMixin(AccessMixin):
 
     def participant_history(self, actor: TeacherContext, participant_id: int) -> pd.DataFrame:
         """Every finished test of a participant with θ̂, SE, level, and change since the
-        previous test and since intake (with whether the change is reliable)."""
+        previous test and since intake (with whether the change is reliable).
+
+        ``own_theta``/``own_se`` (logits): the week's own measurement, what the test's
+        answers alone said without the prior it started from (the estimate carries the
+        tracked trend, so a report of it alone would show the prior back as progress);
+        NaN when the prior is not known or the test narrowed nothing."""
         import pandas as pd
 
         with self._db() as db:
@@ -81,14 +87,23 @@ class ReportsMixin(AccessMixin):
             rows = db.execute(
                 select(TestRun.kind, TestRun.week, TestRun.n_answered,
                        TestRun.finished_at, Estimate.theta, Estimate.se, Estimate.level,
-                       Estimate.level_probabilities)
+                       Estimate.level_probabilities, Estimate.prior_mean, Estimate.prior_sd)
                 .join(Estimate, Estimate.session_id == TestRun.id)
                 .where(TestRun.participant_id == participant_id)
                 .order_by(TestRun.week, TestRun.id)).all()
         df = pd.DataFrame(rows, columns=["kind", "week", "items", "finished_at", "theta", "se",
-                                         "level", "level_probabilities"])
+                                         "level", "level_probabilities", "prior_mean",
+                                         "prior_sd"])
         if df.empty:
-            return df
+            return df.assign(own_theta=pd.Series(dtype=float), own_se=pd.Series(dtype=float))
+        # rows from before migration 0004 have no prior: NaN there, not the posterior
+        mean, sd = (df[c].astype(float).to_numpy() for c in ("prior_mean", "prior_sd"))
+        known = np.isfinite(mean) & np.isfinite(sd)
+        y, r = measurement(df["theta"].to_numpy(float), df["se"].to_numpy(float),
+                           np.where(known, mean, 0.0), np.where(known, sd, 1.0))
+        usable = known & np.isfinite(r)
+        df["own_theta"] = np.where(usable, y, np.nan)
+        df["own_se"] = np.where(usable, np.sqrt(np.where(usable, r, 1.0)), np.nan)
         prev_t, prev_s = df["theta"].shift(), df["se"].shift()
         df["change"] = df["theta"] - prev_t
         df["change_se"] = np.sqrt(df["se"] ** 2 + prev_s**2)
@@ -101,9 +116,15 @@ class ReportsMixin(AccessMixin):
         return df
 
     def cohort_progress(self, actor: TeacherContext, cohort_id: int) -> pd.DataFrame:
-        """One row per participant: track, latest θ̂/SE/level, P(next level), flags, and
-        a level per skill (reading, listening, speaking, writing: the latest test that
-        gave the skill enough evidence; None before one did)."""
+        """One row per participant: track, latest θ̂/SE/level, flags and the numbers behind
+        them, and a level per skill (reading, listening, speaking, writing: the latest
+        test that gave the skill enough evidence; None before one did).
+
+        ``p_above`` (= ``p_next_level``): P(θ above the cut over the course level) after
+        the latest test; ``growth``/``growth_se``: the growth the tests' own answers show
+        over the stalled window, logits a week (None before the window is full); see
+        :class:`~lang_assess.programme.rules.Flags`.  ``days_since_test``: days since the
+        latest test finished (None before the first), what the missed flag reads."""
         import pandas as pd
 
         cuts = self.cuts
@@ -113,7 +134,8 @@ class ReportsMixin(AccessMixin):
                                 .order_by(Participant.pseudonym)).all()
             tests = db.execute(
                 select(TestRun.participant_id, TestRun.week, TestRun.finished_at,
-                       Estimate.theta, Estimate.se, Estimate.level, Estimate.skills)
+                       Estimate.theta, Estimate.se, Estimate.level, Estimate.skills,
+                       Estimate.prior_mean, Estimate.prior_sd)
                 .join(Estimate, Estimate.session_id == TestRun.id)
                 .join(Participant, Participant.id == TestRun.participant_id)
                 .where(Participant.cohort_id == cohort.id)
@@ -129,7 +151,10 @@ class ReportsMixin(AccessMixin):
             last = hist[-1] if hist else None
             days = None if last is None else (today - _aware(last.finished_at)).days
             level = None if p.course_level is None else cuts.labels.index(p.course_level)
-            flags = participant_flags([(h.week, h.theta, h.se) for h in hist], cuts,
+            # with the prior each test started from: the stalled rule reads the tests' own
+            # answers, not the trend they were started from
+            flags = participant_flags([(h.week, h.theta, h.se, h.prior_mean, h.prior_sd)
+                                       for h in hist], cuts,
                                       self.config, course_level=level, current_week=week,
                                       days_since_last_test=days)
             rows.append({
@@ -141,10 +166,11 @@ class ReportsMixin(AccessMixin):
                 "se": None if last is None else last.se,
                 "level": None if last is None else last.level,
                 "course_level": p.course_level,
-                "p_next_level": None if last is None or level is None else prob_above_next_cut(
-                    last.theta, last.se, cuts, level),
+                # one number, two names: p_next_level is what exports had before issue 15
+                "p_next_level": flags.p_above, "p_above": flags.p_above,
+                "growth": flags.growth, "growth_se": flags.growth_se,
                 "ready_to_move_up": flags.ready_to_move_up, "stalled": flags.stalled,
-                "missed": flags.missed,
+                "missed": flags.missed, "days_since_test": days,
                 **latest_skill_levels([h.skills for h in hist],
                                       self.bank.config.skill_levels.skills),
             })
