@@ -31,6 +31,7 @@ from lang_assess.engine.cat.design import TestDesign
 from lang_assess.engine.irt.params import ItemParameters
 from lang_assess.engine.levels import CutScores
 from lang_assess.engine.simulate import SimulationResult, simulate
+from lang_assess.engine.special import normal_cdf
 from lang_assess.programme.growth import measurement, start_trend
 from lang_assess.programme.rules import (
     ProgrammeConfig,
@@ -388,6 +389,16 @@ def compare_rules(bank: Bank, config: ProgrammeConfig, *, n: int = 400, weeks: i
     finite = np.isfinite(own_se[:, 1:])
     out["weekly_own_se_median"] = float(np.median(own_se[:, 1:][finite]))
     out["weekly_posterior_se_mean"] = float(run.se[:, 1:].mean())
+    # the bound: the same rule on unbiased measurements as precise as this test's own
+    ideal_moves, ideal_start = idealised_moves(learners, cuts, config, seed=seed,
+                                               weekly_se=out["weekly_own_se_median"])
+    ideal_term = simulate_term_rule(bank.params, designs, learners, cuts, seed=seed + 1,
+                                    config=config, respond=respond, term_weeks=term_weeks)
+    ideal_wait = waiting_weeks(ideal_moves, learners.truth, ideal_start, cuts)
+    out["idealised_mean_wait_weeks"] = ideal_wait["mean_wait_weeks"]
+    out["idealised_premature_move_rate"] = ideal_wait["premature_move_rate"]
+    out["idealised_term_baseline_mean_wait_weeks"] = waiting_weeks(
+        ideal_term, learners.truth, ideal_start, cuts)["mean_wait_weeks"]
     first = config.stalled_weeks
     flags = run.growth_z < config.stalled_z
     real = stalled_detection(flags, learners, first_week=first)
@@ -407,3 +418,37 @@ def compare_rules(bank: Bank, config: ProgrammeConfig, *, n: int = 400, weeks: i
         "idealised_stalled_z": bound_z,
     })
     return out
+
+
+def idealised_moves(learners: Learners, cuts: CutScores, config: ProgrammeConfig, *,
+                    weekly_se: float, seed: int, placement_se: float = 0.3
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The move-up rule on an idealised measurement: each week an unbiased normal
+    measurement of the true θ with SE ``weekly_se`` (logits; no guessing, misfit or
+    item supply), placement with SE ``placement_se``, through the same trend and the
+    same threshold (``config.ready_probability``, one week).  What the rule could reach
+    if the weekly test measured that well.  Returns (moves (k, 3) as
+    :func:`waiting_weeks` takes them, start levels (N,))."""
+    rng = np.random.default_rng([seed, 152])
+    truth = learners.truth
+    n, weeks = truth.shape
+    y0 = truth[:, 0] + rng.normal(0.0, placement_se, n)
+    level = np.asarray(cuts.level_index(y0), dtype=int)
+    start = level.copy()
+    prior = default_growth_prior(config)
+    trend = start_trend(y0, np.full(n, placement_se), prior.mean, prior.sd)
+    edges = np.append(np.asarray(cuts.cuts, dtype=float), np.inf)
+    moves: list[tuple[int, int, int]] = []
+    for w in range(1, weeks):
+        trend = weekly_trend(trend, 1, config)
+        m, s = trend.prior()
+        y = truth[:, w] + rng.normal(0.0, weekly_se, n)
+        var = 1.0 / (1.0 / s**2 + 1.0 / weekly_se**2)
+        post = var * (m / s**2 + y / weekly_se**2)
+        trend = trend.update(post, np.sqrt(var))
+        cut = edges[level]
+        p_above = 1.0 - normal_cdf((cut - post) / np.sqrt(var))
+        ready = (level < len(cuts.cuts)) & (p_above >= config.ready_probability)
+        moves.extend((int(p), w, int(level[p])) for p in np.flatnonzero(ready))
+        level = level + ready
+    return np.array(moves, dtype=int).reshape(-1, 3), start

@@ -36,7 +36,7 @@ def test_ready_names_the_chance_the_level_and_the_rule():
     text = flag_reasons(row(p_above=0.963, growth=0.06, growth_se=0.03, stalled=False),
                         LABELS, CONFIG, EN)
     assert text == ("96 % sure of A2 or above (moves up at 94 %); "
-                    "growing +1.0 ± 1.0 points a week over the last 6 weeks")
+                    "growth +1.0 ± 1.0 points a week over the last 6 weeks")
 
 
 def test_not_ready_says_why_not_and_never_rounds_up_to_the_threshold():
@@ -55,7 +55,7 @@ def test_stalled_says_no_growth_with_the_numbers():
 
 def test_the_stalled_words_follow_the_flag_or_else_the_rule():
     grows = row(growth=0.01, growth_se=0.02)
-    assert "growing" in flag_reasons(grows, LABELS, CONFIG, EN)
+    assert "growth +0.2" in flag_reasons(grows, LABELS, CONFIG, EN)
     strict = dataclasses.replace(CONFIG, stalled_z=1.0)  # 0.01 < 1.0 × 0.02: stalled
     assert "no growth shown" in flag_reasons(grows, LABELS, strict, EN)
     assert "no growth shown" in flag_reasons({**grows, "stalled": True}, LABELS, CONFIG, EN)
@@ -90,7 +90,7 @@ def test_bokmal_with_decimal_comma():
     text = flag_reasons(row(p_above=0.6, growth=0.048, growth_se=0.024, stalled=False),
                         LABELS, CONFIG, NB)
     assert text == ("60 % sikker på A2 eller høyere (går videre ved 94 %); "
-                    "vokser +0,8 ± 0,8 poeng i uka de siste 6 ukene")
+                    "vekst +0,8 ± 0,8 poeng i uka de siste 6 ukene")
 
 
 def test_number_formatting():
