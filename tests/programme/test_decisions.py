@@ -9,6 +9,7 @@ from lang_assess.engine.levels import CutScores
 from lang_assess.programme.decisions import (
     Learners,
     compare_rules,
+    idealised_moves,
     learner_paths,
     stalled_detection,
     waiting_weeks,
@@ -116,3 +117,19 @@ def test_weekly_rule_against_the_term_baseline(nb, answers):
     assert out["stalled_sensitivity_6"] >= 0.8 * out["idealised_stalled_sensitivity_6"]
     assert out["stalled_sensitivity"] <= out["stalled_sensitivity_6"] <= out[
         "stalled_sensitivity_8"]
+    # the waiting bound: unbiased measurements as precise as this test's own do no better
+    assert out["mean_wait_weeks"] <= 1.15 * out["idealised_mean_wait_weeks"]
+
+
+def test_the_idealised_rule_waits_less_the_more_precise_the_measurement():
+    lr = learner_paths(2, n=300, weeks=30)
+    cfg = ProgrammeConfig()
+    out = {}
+    for se in (0.05, 0.3, 0.8):
+        moves, start = idealised_moves(lr, CUTS, cfg, weekly_se=se, seed=1)
+        out[se] = waiting_weeks(moves, lr.truth, start, CUTS)
+    assert out[0.05]["mean_wait_weeks"] < out[0.3]["mean_wait_weeks"] < out[0.8][
+        "mean_wait_weeks"]
+    assert out[0.05]["mean_wait_weeks"] < 1.5
+    # P ≥ 0.93 on a calibrated posterior: few moves too early, whatever the precision
+    assert all(o["premature_move_rate"] <= 0.07 for o in out.values())
