@@ -148,14 +148,15 @@ def simulate_weekly_rule(
     course = np.zeros((n, weeks), dtype=int)
     stalled = np.zeros((n, weeks), dtype=bool)
     growth_z = np.full((n, weeks), np.nan)
-    seen = np.full((n, weeks, 64), -1)  # items given, for the weeks-between-repeats rule
+    width = max(d.stop.max_items for d in designs.values())
+    seen = np.full((n, weeks, width), -1)  # items given, for the weeks-between-repeats rule
     moves: list[tuple[int, int, int]] = []
     res = _placement(params, designs, truth[:, 0], track, seed=seed, config=config,
                      respond=model)
     out["theta"][:, 0], out["se"][:, 0] = res.theta, res.se
     out["prior_mean"][:, 0], out["prior_sd"][:, 0] = res.prior_mean, res.prior_sd
     length[:, 0] = res.length
-    seen[:, 0, : res.items.shape[1]] = res.items[:, :64]
+    seen[:, 0, : res.items.shape[1]] = res.items
     level = np.asarray(cuts.level_index(res.theta), dtype=int)
     course[:, 0] = level
     prior = default_growth_prior(config)
@@ -175,7 +176,7 @@ def simulate_weekly_rule(
         out["theta"][:, w], out["se"][:, w] = res.theta, res.se
         out["prior_mean"][:, w], out["prior_sd"][:, w] = mean, sd
         length[:, w] = res.length
-        seen[:, w, : min(64, res.items.shape[1])] = res.items[:, :64]
+        seen[:, w, : res.items.shape[1]] = res.items
         for p in range(n):
             history = [(k, out["theta"][p, k], out["se"][p, k], out["prior_mean"][p, k],
                         out["prior_sd"][p, k]) for k in range(w + 1)]

@@ -117,8 +117,11 @@ def test_weekly_rule_against_the_term_baseline(nb, answers):
     assert out["stalled_sensitivity_6"] >= 0.8 * out["idealised_stalled_sensitivity_6"]
     assert out["stalled_sensitivity"] <= out["stalled_sensitivity_6"] <= out[
         "stalled_sensitivity_8"]
-    # the waiting bound: unbiased measurements as precise as this test's own do no better
-    assert out["mean_wait_weeks"] <= 1.15 * out["idealised_mean_wait_weeks"]
+    # the waiting bound: on the model's answers, unbiased measurements as precise as this
+    # test's own do no better (misfitting answers cost more: slips make learners look weaker)
+    if answers == "model":
+        assert out["mean_wait_weeks"] <= 1.15 * out["idealised_mean_wait_weeks"]
+    assert out["mean_wait_weeks"] >= 0.8 * out["idealised_mean_wait_weeks"]
 
 
 def test_the_idealised_rule_waits_less_the_more_precise_the_measurement():
