@@ -49,7 +49,9 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     stalled = {}
     designed = bank.design("progress").stop
-    for label, overrides in (("5", {"min_items": 5, "max_items": 5}),
+    for label, overrides in (("5 (fixed)", {"min_items": 5, "max_items": 5}),
+                             ("8 (fixed)", {"min_items": 8, "max_items": 8}),
+                             ("12 (fixed)", {"min_items": 12, "max_items": 12}),
                              ("5-8", {"max_items": 8}), ("5-12", {"max_items": 12}),
                              (f"{designed.min_items}-{designed.max_items} (bank.yaml)", {}),
                              ("5-30 (a longer test)", {"max_items": 30})):

@@ -88,6 +88,17 @@ def http(url, headers=None, method="GET", data=None):
         return err.code, err.headers, err.read().decode(errors="replace")
 
 
+def http_served(url, headers):
+    """:func:`http`, trying again after the busy page as it asks: the tests before leave
+    unconnected page kernels that hold the server at its cap until they are culled (a
+    quiet machine gets to the next test sooner)."""
+    deadline = time.monotonic() + 3 * PARTICIPANT_LIMITS.unconnected_seconds + 30
+    while (answer := http(url, headers))[0] == 503:
+        assert time.monotonic() < deadline, "the server stayed busy"
+        time.sleep(3)
+    return answer
+
+
 def open_login(page, url, lang="nb"):
     page.goto(url, timeout=90_000)
     page.wait_for_selector(f".la-lang-{lang}", timeout=90_000)
@@ -248,7 +259,7 @@ def test_a_participant_is_served_during_a_flood(site):
 def test_busy_page_speaks_the_browsers_language_and_template_does_not_bypass(site):
     server = site["server"]
     address = {"X-Forwarded-For": "203.0.113.77", "Accept-Language": "ar,en;q=0.5"}
-    served = [http(server.url + "?template=lab&theme=dark", address)
+    served = [http_served(server.url + "?template=lab&theme=dark", address)
               for _ in range(PARTICIPANT_LIMITS.max_unconnected_per_client)]
     assert all(status == 200 for status, _, _ in served)
     for _, _, body in served:  # the pool's kernel and template, not a new one
@@ -263,7 +274,7 @@ def test_busy_page_speaks_the_browsers_language_and_template_does_not_bypass(sit
 
 def test_headers_cookies_and_error_pages(site):
     url = site["server"].url
-    status, headers, body = http(url, {"X-Forwarded-For": "198.51.100.40"})
+    status, headers, body = http_served(url, {"X-Forwarded-For": "198.51.100.40"})
     assert status == 200
     csp = dict(rule.strip().split(" ", 1) for rule in headers["Content-Security-Policy"]
                .split(";"))
@@ -282,8 +293,8 @@ def test_headers_cookies_and_error_pages(site):
     cookies = headers.get_all("Set-Cookie")
     assert cookies and all("samesite" in c.lower() for c in cookies)
     assert not any("secure" in c.lower().split(";")[1:] for c in cookies)
-    _, tls_headers, _ = http(url, {"X-Forwarded-For": "198.51.100.41",
-                                   "X-Forwarded-Proto": "https"})
+    _, tls_headers, _ = http_served(url, {"X-Forwarded-For": "198.51.100.41",
+                                          "X-Forwarded-Proto": "https"})
     assert all("; secure" in c.lower() for c in tls_headers.get_all("Set-Cookie"))
     kernel = re.search(r'"kernelId": "([0-9a-f-]+)"', body).group(1)
     for path in (f"api/kernels/{kernel}", f"voila/query/{kernel}",
