@@ -239,7 +239,7 @@ def progress_design(
     max_items: int = 15,
     pretest_items: int = 0,
     decision_cut: float | None = None,
-    decision_probability: float = 0.94,
+    decision_probability: float = 0.93,
 ) -> TestDesign:
     """The short weekly progress test.
 

@@ -59,7 +59,7 @@ class CutDecided:
     """
 
     cut: float
-    probability: float = 0.94
+    probability: float = 0.93
 
     def __post_init__(self) -> None:
         if not 0.5 < self.probability < 1.0:
