@@ -36,8 +36,10 @@ from lang_assess.programme.growth import measurement, start_trend
 from lang_assess.programme.rules import (
     ProgrammeConfig,
     decision_cut,
+    decision_design_key,
     default_growth_prior,
     participant_flags,
+    progress_for_cut,
     weekly_trend,
     window_growth,
 )
@@ -195,8 +197,8 @@ def simulate_weekly_rule(
 
 def _design_key(cuts: CutScores, level: int, designs: Mapping[str, TestDesign]) -> str:
     cut = decision_cut(cuts, int(level))
-    key = f"progress@{cut}"
-    return key if cut is not None and key in designs else "progress"
+    key = "progress" if cut is None else decision_design_key(cut)
+    return key if key in designs else "progress"
 
 
 def simulate_term_rule(
@@ -322,18 +324,8 @@ def weekly_designs(bank: Bank, config: ProgrammeConfig, cuts: CutScores | None =
         out["placement_routed"] = out["placement"]
     if decision:
         for cut in (cuts or bank.cuts).cuts:
-            out[f"progress@{float(cut)}"] = progress_for_cut(bank, float(cut), config,
-                                                             **overrides)
+            out[decision_design_key(cut)] = progress_for_cut(bank, cut, config, **overrides)
     return out
-
-
-def progress_for_cut(bank: Bank, cut: float, config: ProgrammeConfig,
-                     **overrides: Any) -> TestDesign:
-    """The weekly test of a learner whose next cut is ``cut`` (logits): the bank's
-    progress design deciding that cut at ``config.ready_probability`` — the probability
-    the move-up rule acts on, so the test stops when the week's decision is made."""
-    return bank.design("progress", decision_cut=cut,
-                       decision_probability=config.ready_probability, **overrides)
 
 
 def _at_false_rate(z: np.ndarray, learners: Learners, rate: float,

@@ -11,7 +11,7 @@ import itertools
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import yaml
@@ -21,6 +21,10 @@ from lang_assess.engine.levels import CutScores
 from lang_assess.engine.special import normal_cdf
 from lang_assess.programme.growth import GrowthPrior, Trend, measurement, own_growth
 from lang_assess.programme.settings import PACKAGED_CONFIG
+
+if TYPE_CHECKING:
+    from lang_assess.bank.loader import Bank
+    from lang_assess.engine.cat.design import TestDesign
 
 
 @dataclass(frozen=True)
@@ -204,6 +208,22 @@ def decision_cut(cuts: CutScores, course_level: int | None) -> float | None:
     if course_level is None or course_level >= len(cuts.cuts):
         return None
     return float(cuts.cuts[course_level])
+
+
+def decision_design_key(cut: float) -> str:
+    """The name the weekly design deciding ``cut`` (logits) goes by, in the service's
+    cache and the simulation's design maps."""
+    return f"progress@{float(cut)}"
+
+
+def progress_for_cut(bank: Bank, cut: float, config: ProgrammeConfig,
+                     **overrides: Any) -> TestDesign:
+    """The weekly test of a learner whose next cut is ``cut`` (logits): the bank's
+    progress design deciding that cut at ``config.ready_probability`` — the probability
+    the move-up rule acts on, so the test stops when the week's decision is made;
+    ``overrides`` (e.g. ``max_items``) go to the design."""
+    return bank.design("progress", decision_cut=float(cut),
+                       decision_probability=config.ready_probability, **overrides)
 
 
 def reliable_growth(theta_then: float, se_then: float, theta_now: float, se_now: float,

@@ -1,6 +1,5 @@
 """`lang-assess simulate --bank-dir ...`: the contract other tools script (issue 13)."""
 
-import dataclasses
 import json
 import subprocess
 import sys
@@ -8,10 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from support import REPO
+from support import REPO, write_easier_truth
 
 from lang_assess.bank.loader import load_bank
-from lang_assess.bank.params_csv import write_bank_params_csv
 
 SCRIPT = Path(sys.executable).parent / "lang-assess"
 BANK = REPO / "item_bank" / "nb"
@@ -57,13 +55,9 @@ def test_json_by_track_and_by_level(thetas):
 
 def test_respond_with_other_parameters(thetas, tmp_path):
     bank = load_bank(BANK)
-    truth = tmp_path / "true.csv"
     # every item (each step of a rated task too) 1.5 logits easier than the bank says:
     # placed too high
-    easier = dataclasses.replace(bank.params, steps=bank.params.steps - 1.5)
-    k = len(bank.params.ids)
-    write_bank_params_csv(truth, easier, source=["shifted"] * k, n=[0] * k,
-                          model=["gpcm" if s > 1 else "3pl" for s in bank.params.n_steps])
+    truth = write_easier_truth(tmp_path / "true.csv", bank.params, 1.5)
     base = json.loads(run("simulate", "--bank-dir", str(BANK), "--thetas", str(thetas),
                           "--seed", "5", "--json").stdout)
     out = run("simulate", "--bank-dir", str(BANK), "--thetas", str(thetas), "--seed", "5",

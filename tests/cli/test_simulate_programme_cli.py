@@ -1,16 +1,14 @@
 """`lang-assess simulate-programme`: the contract other tools script (issue 15)."""
 
-import dataclasses
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import REPO
+from support import REPO, write_easier_truth
 
 from lang_assess.bank.loader import load_bank
-from lang_assess.bank.params_csv import write_bank_params_csv
 
 SCRIPT = Path(sys.executable).parent / "lang-assess"
 BANK = REPO / "item_bank" / "nb"
@@ -42,13 +40,9 @@ def test_json_has_the_contracts_fields(base):
 
 def test_answers_from_other_parameters_change_the_decisions(base, tmp_path):
     bank = load_bank(BANK)
-    truth = tmp_path / "true.csv"
     # every item 1 logit easier than the bank says: learners look better than they are,
     # so moves come early and too early
-    easier = dataclasses.replace(bank.params, steps=bank.params.steps - 1.0)
-    k = len(bank.params.ids)
-    write_bank_params_csv(truth, easier, source=["shifted"] * k, n=[0] * k,
-                          model=["gpcm" if s > 1 else "3pl" for s in bank.params.n_steps])
+    truth = write_easier_truth(tmp_path / "true.csv", bank.params, 1.0)
     out = run("--seed", "3", "--respond-with", str(truth), "--json")
     assert out.returncode == 0, out.stderr
     easy = json.loads(out.stdout)

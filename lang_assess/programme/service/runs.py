@@ -18,10 +18,12 @@ from lang_assess.programme.growth import GrowthPrior, Trend, growth_prior_from_t
 from lang_assess.programme.rules import (
     PlacementPrior,
     decision_cut,
+    decision_design_key,
     default_growth_prior,
     default_placement_prior,
     placement_prior_from_results,
     placement_start,
+    progress_for_cut,
     weekly_trend,
 )
 from lang_assess.programme.service.access import (
@@ -190,11 +192,9 @@ class RunsMixin(AccessMixin):
         level = None if p.course_level is None else cuts.labels.index(p.course_level)
         cut = decision_cut(cuts, level)
         if cut is not None:  # the week's decision: past the cut above the course level?
-            key = f"progress@{cut}"
+            key = decision_design_key(cut)
             if key not in self._designs:
-                self._designs[key] = self.bank.design(
-                    "progress", decision_cut=cut,
-                    decision_probability=self.config.ready_probability)
+                self._designs[key] = progress_for_cut(self.bank, cut, self.config)
             design = self._designs[key]
         since = week - self.config.exclude_weeks
         seen = db.execute(
